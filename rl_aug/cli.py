@@ -1,0 +1,51 @@
+"""The `rl-aug` command line: the one place that wires rl_aug, agents/ and envs/ together.
+
+Each subcommand lives in its own module and is imported only when it runs, so `rl-aug --help` stays fast.
+A subcommand's entry point takes the remaining arguments (a list of strings) and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> ("module:function", one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("rl_aug.demo:main", "render a dm_control frame stack, apply every augmentation, write a gallery"),
+    "augment": ("rl_aug.augment.cli:main", "list the registered augmentations or apply a spec to an image"),
+    "train": ("rl_aug.train_cli:main", "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk"),
+    "ccil": ("rl_aug.ccil.cli:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
+    "shifts": ("envs.cli:main", "write a PNG grid of one state under every generalization shift"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    lines = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="rl-aug",
+        description="Data augmentation for RL and imitation learning from pixels.",
+        epilog=f"subcommands:\n{lines}\n\nrun `rl-aug <subcommand> --help` for its options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("subcommand", choices=sorted(SUBCOMMANDS), metavar="subcommand")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    target, _ = SUBCOMMANDS[args.subcommand]
+    module_name, func_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            print(f"rl-aug {args.subcommand}: not available in this version ({exc.name} missing)", file=sys.stderr)
+            return 2
+        raise
+    return int(getattr(module, func_name)(args.args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
