@@ -1,6 +1,7 @@
-"""The `rl-aug` command line: the one place that wires rl_aug, agents/ and envs/ together.
+"""The `rl-aug` command line: the one place in rl_aug that wires rl_aug, agents/ and envs/ together.
 
-Each subcommand lives in its own module and is imported only when it runs, so `rl-aug --help` stays fast.
+Each subcommand lives in its own module of this package and is imported only when it runs, so
+`rl-aug --help` stays fast and `import rl_aug` never pulls agents/ or envs/.
 A subcommand's entry point takes the remaining arguments (a list of strings) and returns an exit code.
 """
 
@@ -12,11 +13,11 @@ import sys
 
 # name -> ("module:function", one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("rl_aug.demo:main", "render a dm_control frame stack, apply every augmentation, write a gallery"),
-    "augment": ("rl_aug.augment.cli:main", "list the registered augmentations or apply a spec to an image"),
-    "train": ("rl_aug.train_cli:main", "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk"),
-    "ccil": ("rl_aug.ccil.cli:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
-    "shifts": ("envs.cli:main", "write a PNG grid of one state under every generalization shift"),
+    "demo": ("rl_aug.cli.demo:main", "render a dm_control frame stack, apply every augmentation, write a gallery"),
+    "augment": ("rl_aug.cli.augment:main", "list the registered augmentations or apply a spec to an image"),
+    "train": ("rl_aug.cli.train:main", "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk"),
+    "ccil": ("rl_aug.cli.ccil:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
+    "shifts": ("rl_aug.cli.shifts:main", "write a PNG grid of one state under every generalization shift"),
 }
 
 
