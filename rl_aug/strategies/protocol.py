@@ -33,6 +33,9 @@ class Batch:
     reward: Tensor  # (N, 1) float, n-step discounted sum of rewards
     discount: Tensor  # (N, 1) float, gamma^n * (1 - terminated)
     next_obs: Tensor  # (N, C, H, W) uint8
+    # Optional images for auxiliary losses (SODA), sampled independently of the transitions as DMC-GB does.
+    # None: strategies draw them from obs and next_obs of this batch (see rl_aug.strategies.soda).
+    aux_obs: Tensor | None = None  # (N_aux, C, H, W) uint8
 
     def __len__(self) -> int:
         return self.obs.shape[0]
