@@ -1,0 +1,242 @@
+"""Compose and check training configs: configs/train.yaml + one file per group + `key=value` overrides.
+
+A small OmegaConf composition (Hydra-style `group=name` picks, dotted overrides) so the command line
+and Python share one path:
+
+    cfg = compose(["agent=sac", "strategy=svea", "task=walker-walk", "seed=1", "frames=500000"])
+
+Every problem is reported once, here, as a ConfigError naming the valid options.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+GROUPS = ("agent", "strategy", "task", "run")
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+class ConfigError(ValueError):
+    """A bad training config: unknown key, wrong type, missing file or an incompatible combination."""
+
+
+@dataclass
+class TaskSchema:
+    name: str = "cartpole-swingup"
+    action_repeat: int = 8
+    frame_stack: int = 3
+    size: int = 84
+    shift: Any = None
+    render_quality: str = "fast"
+
+
+@dataclass
+class RunSchema:
+    eval_every_frames: int = 10000
+    eval_episodes: int = 10
+    checkpoint_every_frames: int = 50000
+    save_video: bool = True
+    tensorboard: bool = True
+    progress: bool = True
+    num_threads: int = 0
+
+
+@dataclass
+class TopSchema:
+    seed: int = 1
+    frames: int = 500000
+    device: str = "cpu"
+    run_dir: Any = None
+    resume: bool = False
+    overwrite: bool = False
+    agent: Any = field(default_factory=dict)
+    strategy: Any = field(default_factory=dict)
+    task: TaskSchema = field(default_factory=TaskSchema)
+    run: RunSchema = field(default_factory=RunSchema)
+
+
+# Keys of configs/agent/*.yaml that the loop reads; everything else goes to the agent's constructor.
+AGENT_LOOP_KEYS = {"name": str, "replay_capacity": int, "seed_steps": (int, type(None)),
+                   "seed_frames": (int, type(None))}
+
+
+def agent_classes() -> dict[str, type]:
+    from agents.drqv2 import DrQV2
+    from agents.sac import SAC
+
+    return {"sac": SAC, "drqv2": DrQV2}
+
+
+def registered_strategies() -> list[str]:
+    """Strategy names rl_aug.strategies can build (empty if the registry is missing)."""
+    from rl_aug import strategies
+
+    return list(strategies.available()) if hasattr(strategies, "available") else []
+
+
+def available(group: str, config_dir: Path = CONFIG_DIR) -> list[str]:
+    """Choices for a group: its YAML files (strategies: also every registered name, with its defaults)."""
+    names = {p.stem for p in (config_dir / group).glob("*.yaml")}
+    if group == "strategy":
+        names |= set(registered_strategies())
+    return sorted(names)
+
+
+def _load_group(group: str, choice: str, config_dir: Path) -> DictConfig:
+    path = config_dir / group / f"{choice}.yaml"
+    if not path.is_file() and group == "strategy" and choice in registered_strategies():
+        return OmegaConf.create({"name": choice})  # a registered strategy without a file: its defaults
+    if not path.is_file():
+        options = ", ".join(available(group, config_dir)) or "(none)"
+        raise ConfigError(f"unknown {group} {choice!r}: expected one of {options} (files in {config_dir / group})")
+    node = OmegaConf.load(path)
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
+    return node
+
+
+def _split(overrides: list[str]) -> tuple[dict[str, str], list[str]]:
+    picks: dict[str, str] = {}
+    rest: list[str] = []
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"expected overrides of the form key=value, got {item!r} (e.g. agent=sac frames=100000)")
+        key, value = item.split("=", 1)
+        if key in GROUPS:
+            picks[key] = value
+        else:
+            rest.append(item)
+    return picks, rest
+
+
+def _valid_keys(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, DictConfig):
+        return [prefix.rstrip(".")]
+    keys: list[str] = []
+    for k in node:
+        value = node._get_node(k)
+        keys += _valid_keys(value, f"{prefix}{k}.") if isinstance(value, DictConfig) else [f"{prefix}{k}"]
+    return keys
+
+
+def compose(overrides: list[str] | None = None, config_dir: str | Path | None = None) -> DictConfig:
+    """The resolved, checked training config for `overrides` (e.g. ["agent=drqv2", "frames=100000"])."""
+    config_dir = Path(config_dir) if config_dir is not None else CONFIG_DIR
+    picks, rest = _split(list(overrides or []))
+    top = OmegaConf.load(config_dir / "train.yaml")
+    defaults = dict(top.pop("defaults", {}))
+    for group, choice in picks.items():
+        defaults[group] = choice
+    cfg = OmegaConf.structured(TopSchema)
+    try:
+        cfg = OmegaConf.merge(cfg, top)
+        for group in GROUPS:
+            node = _load_group(group, str(defaults[group]), config_dir)
+            if group in ("agent", "strategy") and "name" not in node:
+                node.name = str(defaults[group])
+            cfg = OmegaConf.merge(cfg, {group: node})
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"bad config file: {exc}") from None
+    OmegaConf.set_struct(cfg, True)
+    for item in rest:
+        key = item.split("=", 1)[0]
+        try:
+            cfg.merge_with_dotlist([item])
+        except OmegaConfBaseException as exc:
+            parent = cfg
+            for part in key.split(".")[:-1]:
+                parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
+            if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
+                prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+                valid = ", ".join(_valid_keys(parent, prefix))
+                raise ConfigError(f"unknown config key {key!r}: valid keys here are {valid}") from None
+            raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
+    check(cfg)
+    return cfg
+
+
+def _type_name(expected: Any) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(_type_name(t) for t in expected)
+    return "null" if expected is type(None) else expected.__name__
+
+
+def _check_value(where: str, value: Any, default: Any) -> None:
+    """A value must have the type of the constructor's default (an int is a fine float; None default: any)."""
+    if default is None or default is inspect.Parameter.empty:
+        return
+    expected: tuple[type, ...]
+    if isinstance(default, bool):
+        expected = (bool,)
+    elif isinstance(default, int):
+        expected = (int,)
+    elif isinstance(default, float):
+        expected = (float, int)
+    elif isinstance(default, str):
+        expected = (str, int, float) if where.endswith("stddev_schedule") else (str,)
+    elif isinstance(default, (tuple, list)):
+        expected = (list, tuple)
+    else:
+        return
+    if isinstance(value, bool) and bool not in expected:
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise ConfigError(f"{where}: expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+
+
+def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """Constructor keyword arguments for the agent named in cfg.agent (loop-only keys removed)."""
+    node = OmegaConf.to_container(cfg.agent, resolve=True)
+    assert isinstance(node, dict)
+    return {k: v for k, v in node.items() if k not in AGENT_LOOP_KEYS}
+
+
+def check(cfg: DictConfig) -> None:
+    """Agent keys and types against the agent's constructor; budgets positive; agent/strategy fit."""
+    classes = agent_classes()
+    name = cfg.agent.get("name")
+    if name not in classes:
+        raise ConfigError(f"unknown agent {name!r}: expected one of {', '.join(sorted(classes))}")
+    params = inspect.signature(classes[name]).parameters
+    valid = sorted([k for k in params if k not in ("obs_shape", "action_dim", "device")] + list(AGENT_LOOP_KEYS))
+    for key, value in OmegaConf.to_container(cfg.agent, resolve=True).items():  # type: ignore[union-attr]
+        if key in AGENT_LOOP_KEYS:
+            expected = AGENT_LOOP_KEYS[key]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigError(f"agent.{key}: expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+            continue
+        if key not in params or key in ("obs_shape", "action_dim", "device"):
+            raise ConfigError(f"unknown key agent.{key} for agent {name!r}: valid keys are {', '.join(valid)}")
+        _check_value(f"agent.{key}", value, params[key].default)
+    if (cfg.agent.get("seed_steps") is None) == (cfg.agent.get("seed_frames") is None):
+        raise ConfigError("agent: expected exactly one of seed_steps (agent steps) or seed_frames (env frames)")
+    if cfg.agent.get("precision", "bf16") not in ("bf16", "fp32"):
+        raise ConfigError(f"agent.precision: expected bf16 or fp32, got {cfg.agent.precision!r}")
+    for key in ("frames",):
+        if cfg[key] <= 0:
+            raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
+    if cfg.task.action_repeat < 1:
+        raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
+    for key in ("eval_every_frames", "checkpoint_every_frames"):
+        if cfg.run[key] <= 0:
+            raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
+    supported = cfg.strategy.get("agents")
+    if supported is not None and name not in supported:
+        raise ConfigError(
+            f"strategy {cfg.strategy.name!r} does not fit agent {name!r}: it supports {', '.join(supported)}"
+        )
+
+
+def strategy_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """Keyword arguments for rl_aug.strategies.make (the strategy file without its name / agents keys)."""
+    node = OmegaConf.to_container(cfg.strategy, resolve=True)
+    assert isinstance(node, dict)
+    return {k: v for k, v in node.items() if k not in ("name", "agents")}

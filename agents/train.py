@@ -1,0 +1,341 @@
+"""The training loop: seed frames, the update schedule, evaluation, metrics, videos, checkpoints, resume.
+
+    from agents.config import compose
+    from agents.train import Trainer
+    cfg = compose(["agent=sac", "strategy=drq", "task=cartpole-swingup", "frames=100000"])
+    Trainer(cfg).run()
+
+Counting follows the DrQ / DMC literature: budgets and logs in environment frames (agent steps x
+action repeat); agent steps are logged too. Checkpoints are taken at episode ends (every
+`run.checkpoint_every_frames`, and when the run stops), holding the agent, the strategy, the replay, the
+RNG streams and the counters. Each training episode resets its env with a seed derived from (seed,
+episode index), so a run resumed from its directory continues exactly as if never interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from agents import checkpoint
+from agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
+from agents.replay import ReplayBuffer
+
+EnvFactory = Callable[[DictConfig, int], Any]
+RESUME_MUST_MATCH = ("seed", "agent", "strategy", "task")
+
+
+def make_env(task: DictConfig, seed: int) -> Any:
+    """The dm_control task of `task` as a gymnasium env (envs.make)."""
+    import envs
+
+    return envs.make(task.name, seed=seed, frame_stack=task.frame_stack, size=task.size,
+                     action_repeat=task.action_repeat, shift=task.shift, render_quality=task.render_quality)
+
+
+def make_strategy(cfg: DictConfig) -> Any:
+    """rl_aug.strategies.make(name, **kwargs) for cfg.strategy, with the valid names on failure."""
+    from rl_aug import strategies
+
+    if not hasattr(strategies, "make"):
+        raise ConfigError("rl_aug.strategies.make is not available in this version: no strategy can be built")
+    names = list(strategies.available()) if hasattr(strategies, "available") else []
+    if names and cfg.strategy.name not in names:
+        raise ConfigError(f"unknown strategy {cfg.strategy.name!r}: expected one of {', '.join(names)}")
+    try:
+        return strategies.make(cfg.strategy.name, **strategy_kwargs(cfg))
+    except TypeError as exc:
+        raise ConfigError(f"bad options for strategy {cfg.strategy.name!r}: {exc}") from None
+
+
+def derived_seed(*parts: int) -> int:
+    """An independent 32-bit seed for a (seed, stream, index...) tuple."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def default_run_dir(cfg: DictConfig) -> Path:
+    return Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
+
+
+class Trainer:
+    """One training run in one run directory. `env_factory(task_cfg, seed)` and `strategy` may be injected."""
+
+    def __init__(self, cfg: DictConfig, env_factory: EnvFactory | None = None, strategy: Any | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
+        resuming = self._prepare_run_dir()
+        if cfg.run.num_threads > 0:
+            torch.set_num_threads(cfg.run.num_threads)
+        seed = int(cfg.seed)
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+
+        env_factory = env_factory or make_env
+        self.env = env_factory(cfg.task, derived_seed(seed, 0))
+        self.eval_env = env_factory(cfg.task, derived_seed(seed, 1))
+        space = self.env.observation_space
+        if space.dtype != np.uint8 or len(space.shape) != 3:
+            raise ConfigError(f"expected an env with uint8 (C, H, W) observations, got {space.dtype} {space.shape}")
+        obs_shape = tuple(int(s) for s in space.shape)
+        action_dim = int(np.prod(self.env.action_space.shape))
+        self.action_low = np.asarray(self.env.action_space.low, dtype=np.float32)
+        self.action_high = np.asarray(self.env.action_space.high, dtype=np.float32)
+
+        agent_cls = agent_classes()[cfg.agent.name]
+        self.agent = agent_cls(obs_shape, action_dim, device=cfg.device, **agent_kwargs(cfg))
+        self.strategy = strategy if strategy is not None else make_strategy(cfg)
+        try:
+            self.strategy.attach(self.agent)
+        except (TypeError, ValueError, NotImplementedError) as exc:
+            raise ConfigError(f"strategy {cfg.strategy.name!r} does not fit agent {cfg.agent.name!r}: {exc}") from None
+
+        self.action_repeat = int(cfg.task.action_repeat)
+        self.total_steps = int(cfg.frames) // self.action_repeat
+        seed_frames = cfg.agent.seed_frames
+        self.seed_steps = int(cfg.agent.seed_steps) if seed_frames is None else int(seed_frames) // self.action_repeat
+        self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
+        self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
+        # Never allocate more than the run can write (np.zeros is lazy, but not every kernel overcommits).
+        capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
+        if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
+            capacity = checkpoint.saved_replay_capacity(self.run_dir / "checkpoint")
+        self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=self.agent.nstep,
+                                   discount=self.agent.discount, seed=derived_seed(seed, 2))
+        self.action_rng = np.random.default_rng(derived_seed(seed, 3))
+
+        self.step = 0
+        self.episode = 0
+        self.num_evals = 0
+        self.last_eval_step = -1
+        self.next_checkpoint_step = self.checkpoint_every_steps
+        self.train_rows: list[dict[str, float]] = []
+        self.eval_rows: list[dict[str, float]] = []
+        if resuming:
+            self._load()
+        else:
+            OmegaConf.save(cfg, self.run_dir / "config.yaml")
+        self.writer = None
+        if cfg.run.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame if resuming else None)
+
+    # ------------------------------------------------------------------ run directory
+    @property
+    def frame(self) -> int:
+        return self.step * self.action_repeat
+
+    def _prepare_run_dir(self) -> bool:
+        """Create the run dir; True when resuming. An existing run is never overwritten unless asked."""
+        d = self.run_dir
+        exists = d.exists() and any(d.iterdir())
+        if exists and self.cfg.overwrite:
+            shutil.rmtree(d)
+            exists = False
+        if exists and not self.cfg.resume:
+            raise FileExistsError(
+                f"run directory {d} already holds a run: pass resume=true to continue it, overwrite=true to "
+                "delete it and start again, or run_dir=<another directory>"
+            )
+        if exists and checkpoint.find(d / "checkpoint") is None:
+            raise FileNotFoundError(f"resume=true but {d} holds no checkpoint: use overwrite=true to start again")
+        d.mkdir(parents=True, exist_ok=True)
+        return exists
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "agent": self.agent.state_dict(),
+            "strategy": self.strategy.state_dict(),
+            "counters": {"step": self.step, "episode": self.episode, "num_evals": self.num_evals,
+                         "last_eval_step": self.last_eval_step, "next_checkpoint_step": self.next_checkpoint_step},
+            "rng": checkpoint.rng_state(),
+            "action_rng": self.action_rng.bit_generator.state,
+            "train_rows": self.train_rows,
+            "eval_rows": self.eval_rows,
+        }
+
+    def save_checkpoint(self) -> Path:
+        return checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
+
+    def _load(self) -> None:
+        state = checkpoint.load(self.run_dir / "checkpoint", self.replay)
+        saved = state["config"]
+        current = OmegaConf.to_container(self.cfg, resolve=True)
+        for key in RESUME_MUST_MATCH:
+            if saved[key] != current[key]:
+                raise ConfigError(
+                    f"cannot resume {self.run_dir}: {key} differs from the saved run ({saved[key]!r} vs "
+                    f"{current[key]!r}); resume with the run's config (see {self.run_dir / 'config.yaml'})"
+                )
+        self.agent.load_state_dict(state["agent"])
+        self.strategy.load_state_dict(state["strategy"])
+        for key, value in state["counters"].items():
+            setattr(self, key, value)
+        self.action_rng.bit_generator.state = state["action_rng"]
+        self.train_rows = state["train_rows"]
+        self.eval_rows = state["eval_rows"]
+        checkpoint.set_rng_state(state["rng"])
+
+    # ------------------------------------------------------------------ logging
+    def _write_csv(self, name: str, rows: list[dict[str, float]]) -> None:
+        if not rows:
+            return
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        path = self.run_dir / name
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+
+    def _log(self, kind: str, row: dict[str, float]) -> None:
+        rows = self.train_rows if kind == "train" else self.eval_rows
+        rows.append(row)
+        self._write_csv(f"{kind}.csv", rows)
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("frame",) and isinstance(value, (int, float)) and math.isfinite(value):
+                    self.writer.add_scalar(f"{kind}/{key}", value, row["frame"])
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self) -> dict[str, float]:
+        """`run.eval_episodes` deterministic episodes on the eval env; mp4 of the first when asked."""
+        returns, frames = [], []
+        record = bool(self.cfg.run.save_video)
+        for ep in range(int(self.cfg.run.eval_episodes)):
+            obs, _ = self.eval_env.reset(seed=derived_seed(self.cfg.seed, 1, self.num_evals, ep))
+            total, done = 0.0, False
+            while not done:
+                if record and ep == 0:
+                    frames.append(np.transpose(obs[-3:], (1, 2, 0)))
+                action = self.agent.act(obs, self.step, eval_mode=True)
+                obs, reward, terminated, truncated, _ = self.eval_env.step(self._to_env(action))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+        if record and frames:
+            self._write_video(frames)
+        self.num_evals += 1
+        self.last_eval_step = self.step
+        row = {"frame": self.frame, "step": self.step, "episode_return": float(np.mean(returns)),
+               "episode_return_std": float(np.std(returns)), "episodes": len(returns)}
+        self._log("eval", row)
+        return row
+
+    def _write_video(self, frames: list[np.ndarray]) -> None:
+        import imageio.v2 as imageio
+
+        video_dir = self.run_dir / "videos"
+        video_dir.mkdir(exist_ok=True)
+        path = video_dir / f"eval_{self.frame:09d}.mp4"
+        tmp = video_dir / f".eval_{self.frame:09d}.tmp.mp4"
+        imageio.mimsave(tmp, frames, fps=30, macro_block_size=1)
+        os.replace(tmp, path)
+
+    def _to_env(self, action: np.ndarray) -> np.ndarray:
+        """Agent actions live in [-1, 1]; rescale to the env's box (identity for DMC)."""
+        return self.action_low + (action + 1.0) * 0.5 * (self.action_high - self.action_low)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, until_frames: int | None = None) -> dict[str, Any]:
+        """Train until the budget (or the first episode end at or past `until_frames`), then checkpoint."""
+        stop_step = self.total_steps
+        if until_frames is not None:
+            stop_step = min(stop_step, int(until_frames) // self.action_repeat)
+        progress = None
+        if self.cfg.run.progress:
+            from tqdm import tqdm
+
+            progress = tqdm(total=self.total_steps * self.action_repeat, initial=self.frame, unit="frame",
+                            dynamic_ncols=True)
+        update_metrics: dict[str, list[float]] = defaultdict(list)
+        obs = None
+        episode_return, episode_length = 0.0, 0
+        tick, tick_frame = time.perf_counter(), self.frame
+        last_return = float("nan")
+        if self.step == 0 and self.last_eval_step < 0:
+            self.evaluate()
+        while True:
+            if obs is None:
+                if self.step >= stop_step:
+                    break
+                obs, _ = self.env.reset(seed=derived_seed(self.cfg.seed, 0, self.episode))
+                self.replay.start_episode(obs)
+                episode_return, episode_length = 0.0, 0
+            if self.step < self.seed_steps:
+                action = self.action_rng.uniform(-1.0, 1.0, self.replay.action_dim).astype(np.float32)
+            else:
+                action = self.agent.act(obs, self.step)
+            next_obs, reward, terminated, truncated, _ = self.env.step(self._to_env(action))
+            self.replay.add(action, float(reward), next_obs, bool(terminated), bool(truncated))
+            episode_return += float(reward)
+            episode_length += 1
+            self.step += 1
+            obs = next_obs
+            if self.step >= self.seed_steps and self.step % self.agent.update_every_steps == 0:
+                batch = self.replay.sample(self.agent.batch_size, self.agent.device)
+                for key, value in self.strategy.update(self.agent, batch, self.step).items():
+                    update_metrics[key].append(float(value))
+            if progress is not None:
+                progress.update(self.action_repeat)
+            due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
+            if due and self.last_eval_step != self.step:
+                self.evaluate()
+            if terminated or truncated:
+                now = time.perf_counter()
+                fps = (self.frame - tick_frame) / max(now - tick, 1e-9)
+                tick, tick_frame = now, self.frame
+                last_return = episode_return
+                row = {"frame": self.frame, "step": self.step, "episode": self.episode,
+                       "episode_return": episode_return, "episode_length": episode_length, "fps": fps,
+                       "buffer_size": len(self.replay)}
+                row.update({k: float(np.mean(v)) for k, v in update_metrics.items()})
+                update_metrics.clear()
+                self.episode += 1
+                self._log("train", row)
+                if progress is not None:
+                    progress.set_postfix(fps=f"{fps:.0f}", ret=f"{last_return:.1f}")
+                obs = None
+                if self.step >= self.next_checkpoint_step or self.step >= stop_step:
+                    while self.next_checkpoint_step <= self.step:
+                        self.next_checkpoint_step += self.checkpoint_every_steps
+                    self.save_checkpoint()
+        if progress is not None:
+            progress.close()
+        if self.writer is not None:
+            self.writer.flush()
+        return {"frame": self.frame, "step": self.step, "episode": self.episode,
+                "last_train_return": last_return,
+                "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan")}
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.env.close()
+        self.eval_env.close()
+
+
+def train(cfg: DictConfig, env_factory: EnvFactory | None = None) -> dict[str, Any]:
+    """Build a Trainer for `cfg`, run it to its budget, close it; returns the final counters and returns."""
+    trainer = Trainer(cfg, env_factory=env_factory)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()

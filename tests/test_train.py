@@ -1,0 +1,194 @@
+"""The training loop on a tiny pixel env: smoke runs for every agent x strategy, exact resume,
+run-directory safety, metrics files, and config errors that list the valid options."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from agents.config import ConfigError, compose
+from agents.train import Trainer
+from rl_aug.cli.train import main as cli_main
+
+SIZE = 16
+EPISODE = 6
+
+
+class PointEnv(gym.Env):
+    """A dot moved by the action on a SIZE x SIZE image; reward -distance to the centre; 3 stacked frames.
+
+    Reset draws the start from the env's np_random, so reset(seed=...) fixes an episode exactly.
+    """
+
+    def __init__(self, stack: int = 3) -> None:
+        self.stack = stack
+        self.observation_space = gym.spaces.Box(0, 255, (3 * stack, SIZE, SIZE), np.uint8)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def _frame(self) -> np.ndarray:
+        img = np.zeros((3, SIZE, SIZE), np.uint8)
+        r, c = (np.clip(self.pos, 0, SIZE - 1)).astype(int)
+        img[:, r, c] = (255, 128, 64)
+        img[1, :, :] += np.uint8(self.t * 10)
+        return img
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos = self.np_random.uniform(0, SIZE, 2)
+        self.t = 0
+        self.frames = [self._frame()] * self.stack
+        return np.concatenate(self.frames), {}
+
+    def step(self, action):
+        self.pos = np.clip(self.pos + 2.0 * np.asarray(action), 0, SIZE - 1)
+        self.t += 1
+        self.frames = self.frames[1:] + [self._frame()]
+        reward = -float(np.linalg.norm(self.pos - SIZE / 2)) / SIZE
+        return np.concatenate(self.frames), reward, False, self.t >= EPISODE, {}
+
+
+def point_env(task, seed):
+    return PointEnv(task.frame_stack)
+
+
+TINY_AGENT = ["agent.feature_dim=8", "agent.hidden_dim=16", "agent.num_filters=4", "agent.batch_size=8",
+              "agent.replay_capacity=500"]
+
+
+def overrides(tmp_path: Path, agent: str, strategy: str, *extra: str) -> list[str]:
+    seed_key = "agent.seed_steps=4" if agent == "sac" else "agent.seed_frames=4"
+    more = ["agent.num_expl_steps=4"] if agent == "drqv2" else []
+    return [f"agent={agent}", f"strategy={strategy}", "task=cartpole-swingup", "task.action_repeat=1",
+            f"task.size={SIZE}", "frames=36", f"run_dir={tmp_path / 'run'}", "run.eval_every_frames=12",
+            "run.eval_episodes=1", "run.checkpoint_every_frames=12", "run.save_video=false",
+            "run.progress=false", *TINY_AGENT, seed_key, *more, *extra]
+
+
+def strategy_names() -> list[str]:
+    from rl_aug import strategies
+
+    return list(strategies.available())
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("agent", ["sac", "drqv2"])
+@pytest.mark.parametrize("strategy", strategy_names())
+def test_smoke_every_agent_and_strategy(tmp_path, agent, strategy):
+    cfg = compose(overrides(tmp_path, agent, strategy))
+    trainer = Trainer(cfg, env_factory=point_env)
+    try:
+        result = trainer.run()
+    finally:
+        trainer.close()
+    assert result["frame"] == 36 and result["step"] == 36 and result["episode"] == 6
+    train = read_csv(tmp_path / "run" / "train.csv")
+    evals = read_csv(tmp_path / "run" / "eval.csv")
+    assert [int(r["frame"]) for r in train] == [6, 12, 18, 24, 30, 36]
+    assert [int(r["frame"]) for r in evals] == [0, 12, 24, 36]
+    assert np.isfinite(float(train[-1]["critic_loss"])) and "q1" in train[-1]
+    assert np.isfinite(float(train[-1]["actor_loss"]))
+    assert (tmp_path / "run" / "checkpoint" / "state.pt").is_file()
+    assert any((tmp_path / "run" / "tb").iterdir())
+
+
+def _metrics(run_dir: Path) -> tuple[list[dict], list[dict]]:
+    drop = {"fps"}
+    train = [{k: v for k, v in r.items() if k not in drop} for r in read_csv(run_dir / "train.csv")]
+    return train, read_csv(run_dir / "eval.csv")
+
+
+@pytest.mark.parametrize("agent,strategy", [("sac", "none"), ("drqv2", "none")])
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path, agent, strategy):
+    straight = compose(overrides(tmp_path / "a", agent, strategy))
+    t = Trainer(straight, env_factory=point_env)
+    t.run()
+    t.close()
+
+    interrupted = compose(overrides(tmp_path / "b", agent, strategy))
+    t = Trainer(interrupted, env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    assert len(read_csv(tmp_path / "b" / "run" / "train.csv")) == 3
+    torch.manual_seed(999)  # disturb every global stream: the checkpoint must restore them
+    np.random.seed(999)
+    resumed = compose(overrides(tmp_path / "b", agent, strategy, "resume=true"))
+    t = Trainer(resumed, env_factory=point_env)
+    t.run()
+    t.close()
+    train_a, eval_a = _metrics(tmp_path / "a" / "run")
+    train_b, eval_b = _metrics(tmp_path / "b" / "run")
+    assert len(train_a) == 6
+    assert train_a == train_b
+    assert eval_a == eval_b
+
+
+def test_existing_run_dir_is_never_overwritten_unless_asked(tmp_path):
+    cfg = compose(overrides(tmp_path, "sac", "drq", "frames=6"))
+    t = Trainer(cfg, env_factory=point_env)
+    t.run()
+    t.close()
+    marker = (tmp_path / "run" / "train.csv").read_text()
+    with pytest.raises(FileExistsError, match="resume=true"):
+        Trainer(cfg, env_factory=point_env)
+    assert (tmp_path / "run" / "train.csv").read_text() == marker
+    again = compose(overrides(tmp_path, "sac", "drq", "frames=6", "overwrite=true"))
+    t = Trainer(again, env_factory=point_env)
+    assert not (tmp_path / "run" / "train.csv").exists()
+    t.close()
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    cfg = compose(overrides(tmp_path, "sac", "drq", "frames=6"))
+    t = Trainer(cfg, env_factory=point_env)
+    t.run()
+    t.close()
+    other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "resume=true", "seed=2"))
+    with pytest.raises(ConfigError, match="seed differs"):
+        Trainer(other, env_factory=point_env)
+
+
+def test_config_errors_list_the_valid_options(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown agent 'ppo'.*drqv2, sac"):
+        compose(["agent=ppo"])
+    with pytest.raises(ConfigError, match=r"unknown task.*walker-walk"):
+        compose(["task=walker-jump"])
+    with pytest.raises(ConfigError, match=r"unknown config key 'agent.learning_rate'.*agent.lr"):
+        compose(["agent.learning_rate=0.1"])
+    with pytest.raises(ConfigError, match=r"unknown config key 'epochs'.*frames"):
+        compose(["epochs=3"])
+    with pytest.raises(ConfigError, match=r"frames"):
+        compose(["frames=many"])
+    with pytest.raises(ConfigError, match=r"agent.batch_size: expected int, got str"):
+        compose(["agent.batch_size=big"])
+    with pytest.raises(ConfigError, match=r"key=value"):
+        compose(["agent"])
+    with pytest.raises(ConfigError, match="exactly one of seed_steps"):
+        compose(["agent.seed_frames=100"])
+
+
+def test_compose_reads_the_cited_defaults():
+    cfg = compose(["agent=sac", "task=walker-walk", "seed=3", "frames=500000"])
+    assert cfg.agent.lr == pytest.approx(1e-3) and cfg.agent.batch_size == 128
+    assert cfg.agent.init_temperature == pytest.approx(0.1) and cfg.agent.critic_tau == pytest.approx(0.01)
+    assert cfg.task.action_repeat == 2 and cfg.seed == 3
+    v2 = compose(["agent=drqv2"])
+    assert v2.agent.nstep == 3 and v2.agent.lr == pytest.approx(1e-4) and v2.agent.batch_size == 256
+    assert v2.agent.stddev_clip == pytest.approx(0.3)
+    assert OmegaConf.select(v2, "task.frame_stack") == 3
+
+
+def test_cli_reports_config_errors_with_exit_code_2(capsys):
+    assert cli_main(["agent=nope"]) == 2
+    assert "expected one of drqv2, sac" in capsys.readouterr().err
+    assert cli_main(["--help"]) == 0
+    assert "agent" in capsys.readouterr().out
