@@ -1,0 +1,123 @@
+"""Demonstration and corrective-label files: a small documented npz format, checked once on load.
+
+Demonstrations (what an expert did), one row per transition:
+    observations       float (N, obs_dim)   s_t
+    actions            float (N, act_dim)   a_t
+    next_observations  float (N, obs_dim)   s_{t+1}
+    episode_ids        int   (N,)           which episode each transition belongs to (optional)
+
+Labeled data (what a behaviour-cloning trainer consumes): the expert pairs followed by the labels:
+    observations  float (M, obs_dim)   expert s_t, then label states s_G
+    actions       float (M, act_dim)   expert a_t, then label actions a_G
+    is_label      bool  (M,)           False for expert rows, True for CCIL labels
+    label_kind    int8  (M,)           0 expert, 1 BackTrack, 2 DisturbedAction
+    source_index  int   (M,)           the demonstration row each label was generated from
+Any trainer that fits (observations -> actions) pairs can use it as is, e.g. an SB3 policy trained by
+regression or the `imitation` library's Transitions built from these two arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEMO_KEYS = ("observations", "actions", "next_observations")
+LABEL_KINDS = {"expert": 0, "backtrack": 1, "disturbed_action": 2}
+
+
+class DemoFormatError(ValueError):
+    """A demonstration file does not follow the format in rl_aug.ccil.data's docstring."""
+
+
+@dataclass
+class Demonstrations:
+    observations: np.ndarray
+    actions: np.ndarray
+    next_observations: np.ndarray
+    episode_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.observations)
+
+    @property
+    def obs_dim(self) -> int:
+        return self.observations.shape[1]
+
+    @property
+    def act_dim(self) -> int:
+        return self.actions.shape[1]
+
+
+def validate_demos(arrays: dict[str, np.ndarray], source: str = "demonstrations") -> Demonstrations:
+    """Check keys, shapes, lengths and finiteness; return float32 Demonstrations or raise DemoFormatError."""
+    missing = [k for k in DEMO_KEYS if k not in arrays]
+    if missing:
+        raise DemoFormatError(
+            f"{source}: missing array(s) {missing}; expected keys {list(DEMO_KEYS)} (+ optional 'episode_ids'), "
+            f"got {sorted(arrays)}. Regenerate with `python -m envs.ccil.demos --task <task>`."
+        )
+    out = {}
+    for key in DEMO_KEYS:
+        value = np.asarray(arrays[key])
+        if value.ndim != 2:
+            raise DemoFormatError(
+                f"{source}: '{key}' must be 2-D (N, dim), got shape {value.shape}; "
+                "stack per-step vectors into one array per key."
+            )
+        if not np.issubdtype(value.dtype, np.number):
+            raise DemoFormatError(f"{source}: '{key}' must be numeric, got dtype {value.dtype}.")
+        if not np.all(np.isfinite(value)):
+            raise DemoFormatError(f"{source}: '{key}' contains NaN or inf; drop those transitions.")
+        out[key] = value.astype(np.float32)
+    n = len(out["observations"])
+    if n == 0:
+        raise DemoFormatError(f"{source}: no transitions (N == 0).")
+    lengths = {k: len(v) for k, v in out.items()}
+    if len(set(lengths.values())) != 1:
+        raise DemoFormatError(f"{source}: arrays disagree on N: {lengths}; every key needs one row per transition.")
+    if out["next_observations"].shape[1] != out["observations"].shape[1]:
+        raise DemoFormatError(
+            f"{source}: next_observations has dim {out['next_observations'].shape[1]} but observations has "
+            f"{out['observations'].shape[1]}; both must be the same state vector."
+        )
+    if "episode_ids" in arrays:
+        episode_ids = np.asarray(arrays["episode_ids"])
+        if episode_ids.shape != (n,) or not np.issubdtype(episode_ids.dtype, np.integer):
+            raise DemoFormatError(
+                f"{source}: 'episode_ids' must be an integer array of shape ({n},), "
+                f"got {episode_ids.dtype} {episode_ids.shape}."
+            )
+    else:
+        episode_ids = np.zeros(n, dtype=np.int64)
+    return Demonstrations(out["observations"], out["actions"], out["next_observations"], episode_ids.astype(np.int64))
+
+
+def load_demos(path: str | os.PathLike) -> Demonstrations:
+    """Load and validate an npz demonstration file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"demonstration file {path} not found; generate it with `python -m envs.ccil.demos`.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError) as exc:
+        raise DemoFormatError(f"{path}: not a readable npz file ({exc}); expected np.savez output.") from exc
+    return validate_demos(arrays, source=str(path))
+
+
+def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
+    """np.savez to a temporary file, then rename: a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def save_demos(path: str | os.PathLike, demos: Demonstrations) -> Path:
+    return save_npz_atomic(path, observations=demos.observations, actions=demos.actions,
+                           next_observations=demos.next_observations, episode_ids=demos.episode_ids)
