@@ -1,0 +1,167 @@
+"""Photometric augmentations: random convolution (SODA / SVEA), colour jitter, grayscale, noise, cutout.
+
+All parameters are drawn once per sample and shared by the sample's stacked frames; the frame axis is
+folded into the batch (N, k, 3, H, W) so no Python loop runs over the batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rl_aug.augment.checks import (
+    as_float,
+    check_images,
+    check_nonnegative_int,
+    check_probability,
+    to_output,
+)
+
+
+def _gen_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def _rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> Tensor:
+    return torch.rand(shape, generator=generator, device=_gen_device(generator)).to(device)
+
+
+def _frames(x: Tensor) -> Tensor:
+    """(N, 3k, H, W) -> float (N, k, 3, H, W) in [0, 255]."""
+    n, c, h, w = x.shape
+    return as_float(x).reshape(n, c // 3, 3, h, w)
+
+
+def conv_with_kernels(x: Tensor, kernels: Tensor) -> Tensor:
+    """Apply per-sample 3x3 kernels (N, 3, 3, 3, 3) to every frame of each sample; sigmoid output in [0, 255].
+
+    One grouped convolution: frames become the batch axis and samples the groups, so each sample's kernel
+    touches only its own frames. Inputs are scaled to [0, 1] and replicate padded by 1 (DMC-GB random_conv).
+    """
+    n, c, h, w = x.shape
+    k = c // 3
+    frames = as_float(x).reshape(n, k, 3, h, w).transpose(0, 1).reshape(k, n * 3, h, w)
+    frames = F.pad(frames, (1, 1, 1, 1), mode="replicate")
+    weight = (kernels.to(frames.dtype) / 255.0).reshape(n * 3, 3, 3, 3)
+    y = F.conv2d(frames, weight, groups=n).sigmoid_().mul_(255.0)
+    return to_output(y.reshape(k, n, 3, h, w).transpose(0, 1).reshape(n, c, h, w), x)
+
+
+def random_conv(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Random convolution (Lee et al. 2020, as used by SODA and SVEA in DMC-GB): per sample a 3x3 kernel
+    with N(0, 1) weights mapping RGB to RGB, shared by the sample's frames; output sigmoid(conv) * 255.
+    """
+    n, _, _, _ = check_images(x, "random_conv", rgb=True)
+    kernels = torch.randn((n, 3, 3, 3, 3), generator=generator, device=_gen_device(generator)).to(x.device)
+    return conv_with_kernels(x, kernels)
+
+
+def _rgb_to_gray(f: Tensor) -> Tensor:
+    """ITU-R 601 luma of (..., 3, H, W), keeping the channel axis (size 1)."""
+    r, g, b = f.unbind(-3)
+    return (0.299 * r + 0.587 * g + 0.114 * b).unsqueeze(-3)
+
+
+def grayscale(x: Tensor, p: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    """Replace each RGB frame by its luma (copied to the 3 channels), for a fraction `p` of the samples."""
+    n, c, h, w = check_images(x, "grayscale", rgb=True)
+    check_probability(p, "grayscale", "p")
+    f = _frames(x)
+    gray = _rgb_to_gray(f).expand_as(f)
+    apply = (_rand((n,), generator, x.device) < p).view(n, 1, 1, 1, 1)
+    return to_output(torch.where(apply, gray, f).reshape(n, c, h, w), x)
+
+
+def _rgb_to_hsv(f: Tensor) -> Tensor:
+    r, g, b = f.unbind(-3)
+    maxc, _ = f.max(-3)
+    minc, _ = f.min(-3)
+    v = maxc
+    delta = maxc - minc
+    s = torch.where(maxc > 0, delta / maxc.clamp_min(1e-8), torch.zeros_like(maxc))
+    safe = delta.clamp_min(1e-8)
+    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
+    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
+    return torch.stack([h, s, v], -3)
+
+
+def _hsv_to_rgb(f: Tensor) -> Tensor:
+    h, s, v = f.unbind(-3)
+    i = torch.floor(h * 6.0)
+    frac = h * 6.0 - i
+    p, q, t = v * (1 - s), v * (1 - s * frac), v * (1 - s * (1 - frac))
+    i = i.long() % 6
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = [torch.zeros_like(v) for _ in range(3)]
+    for sector, rgb in enumerate(choices):
+        mask = i == sector
+        for ch in range(3):
+            out[ch] = torch.where(mask, rgb[ch], out[ch])
+    return torch.stack(out, -3)
+
+
+def color_jitter(
+    x: Tensor,
+    brightness: float = 0.4,
+    contrast: float = 0.4,
+    saturation: float = 0.4,
+    hue: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Random brightness, contrast, saturation (factors in [1-b, 1+b]) and hue shift (in [-hue, hue] turns),
+    one set per sample shared by its frames; applied in that fixed order. Defaults follow RAD's colour jitter
+    (Laskin et al. 2020) in spirit; hue uses an RGB<->HSV round trip written here (no torchvision on CPU).
+    """
+    n, c, h, w = check_images(x, "color_jitter", rgb=True)
+    for arg, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
+        if value < 0:
+            raise ValueError(f"color_jitter: expected {arg} >= 0, got {value!r}")
+    if not 0 <= hue <= 0.5:
+        raise ValueError(f"color_jitter: expected hue in [0, 0.5], got {hue!r}")
+    u = _rand((n, 4), generator, x.device) * 2 - 1  # one row of factors per sample
+    shape = (n, 1, 1, 1, 1)
+    f = _frames(x) / 255.0
+    f = f * (1 + brightness * u[:, 0]).view(shape)
+    mean = _rgb_to_gray(f).mean(dim=(-3, -2, -1), keepdim=True)
+    f = (f - mean) * (1 + contrast * u[:, 1]).view(shape) + mean
+    gray = _rgb_to_gray(f)
+    f = (f - gray) * (1 + saturation * u[:, 2]).view(shape) + gray
+    f = f.clamp(0, 1)
+    if hue > 0:
+        hsv = _rgb_to_hsv(f)
+        hue_channel = (hsv[:, :, 0] + hue * u[:, 3].view(n, 1, 1, 1)) % 1.0
+        f = _hsv_to_rgb(torch.stack([hue_channel, hsv[:, :, 1], hsv[:, :, 2]], 2))
+    return to_output((f.clamp(0, 1) * 255.0).reshape(n, c, h, w), x)
+
+
+def gaussian_noise(x: Tensor, std: float = 8.0, generator: torch.Generator | None = None) -> Tensor:
+    """Additive N(0, std^2) pixel noise in 0-255 units, clipped to [0, 255]. Noise is i.i.d. per pixel and
+    frame (it is the parameter-free part); `std` is shared by the whole batch."""
+    check_images(x, "gaussian_noise", rgb=False)
+    if std < 0:
+        raise ValueError(f"gaussian_noise: expected std >= 0, got {std!r}")
+    noise = torch.randn(x.shape, generator=generator, device=_gen_device(generator)).to(x.device)
+    return to_output((as_float(x) + std * noise).clamp_(0, 255), x)
+
+
+def cutout(
+    x: Tensor, size: int = 16, p: float = 1.0, value: float = 0.0, generator: torch.Generator | None = None
+) -> Tensor:
+    """Random erasing: a `size` x `size` square at a random position per sample (the same square in all its
+    frames) is set to `value`, for a fraction `p` of the samples (DeVries & Taylor 2017; RAD's cutout)."""
+    n, c, h, w = check_images(x, "cutout", rgb=False)
+    check_nonnegative_int(size, "cutout", "size")
+    check_probability(p, "cutout", "p")
+    if size > min(h, w):
+        raise ValueError(f"cutout: expected size at most the image side {min(h, w)}, got {size}")
+    u = _rand((n, 3), generator, x.device)
+    top = (u[:, 0] * (h - size + 1)).long().clamp_(max=h - size)
+    left = (u[:, 1] * (w - size + 1)).long().clamp_(max=w - size)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    in_rows = (rows >= top.view(n, 1, 1)) & (rows < (top + size).view(n, 1, 1))
+    in_cols = (cols >= left.view(n, 1, 1)) & (cols < (left + size).view(n, 1, 1))
+    inside = in_rows & in_cols & (u[:, 2] < p).view(n, 1, 1)
+    return x.masked_fill(inside[:, None], value)
