@@ -21,6 +21,11 @@ def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int,
         raise ValueError(f"{name}: expected a non-empty batch, got shape {tuple(x.shape)}")
     if x.dtype != torch.uint8 and not x.dtype.is_floating_point:
         raise TypeError(f"{name}: expected uint8 or floating point images in [0, 255], got {x.dtype}")
+    if w <= 12 and w % 3 == 0 and c > 4 * w:
+        raise ValueError(
+            f"{name}: expected channels first (N, C, H, W), got shape {tuple(x.shape)}, which looks channels last "
+            f"(N, H, W, C={w}); use x.permute(0, 3, 1, 2)"
+        )
     if rgb and c % 3 != 0:
         raise ValueError(
             f"{name}: expected C a multiple of 3 (stacked RGB frames), got C={c} in shape {tuple(x.shape)}; "
