@@ -120,7 +120,7 @@ def test_center_crop_is_the_middle():
 
 
 def frames_of(y, k):
-    n, c, h, w = y.shape
+    n, _, h, w = y.shape
     return y.view(n, k, 3, h, w)
 
 
@@ -147,9 +147,9 @@ def test_noise_is_independent_per_pixel_but_bounded():
 
 def test_uint8_and_float_paths_agree_up_to_rounding():
     x = images(4, 2, 18, seed=9)
-    for name in OPS:
-        a = OPS[name](x, torch.Generator().manual_seed(1)).float()
-        b = OPS[name](x.float(), torch.Generator().manual_seed(1))
+    for name, op in OPS.items():
+        a = op(x, torch.Generator().manual_seed(1)).float()
+        b = op(x.float(), torch.Generator().manual_seed(1))
         assert float((a - b).abs().max()) <= 0.5 + 1e-3, name
 
 

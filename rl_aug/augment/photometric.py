@@ -151,7 +151,7 @@ def cutout(
 ) -> Tensor:
     """Random erasing: a `size` x `size` square at a random position per sample (the same square in all its
     frames) is set to `value`, for a fraction `p` of the samples (DeVries & Taylor 2017; RAD's cutout)."""
-    n, c, h, w = check_images(x, "cutout", rgb=False)
+    n, _, h, w = check_images(x, "cutout", rgb=False)
     check_nonnegative_int(size, "cutout", "size")
     check_probability(p, "cutout", "p")
     if size > min(h, w):

@@ -101,7 +101,9 @@ def _term(node: ast.expr, spec: str) -> Augmentation:
                     f"(number, string, tuple), got {ast.unparse(kw.value)!r}"
                 ) from None
     else:
-        raise ValueError(f"augmentation spec {spec!r}: expected name or name(key=value, ...), got {ast.unparse(node)!r}")
+        raise ValueError(  # noqa: TRY004 (a malformed spec string is a bad value, not a bad type)
+            f"augmentation spec {spec!r}: expected name or name(key=value, ...), got {ast.unparse(node)!r}"
+        )
     if name not in _REGISTRY:
         raise ValueError(f"augmentation spec {spec!r}: unknown augmentation {name!r}; registered: {_available()}")
     fn = _REGISTRY[name]
@@ -120,7 +122,9 @@ def _term(node: ast.expr, spec: str) -> Augmentation:
 def _flatten(node: ast.expr, spec: str) -> list[ast.expr]:
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, ast.Add):
-            raise ValueError(f"augmentation spec {spec!r}: ops are joined with '+', got {ast.unparse(node)!r}")
+            raise ValueError(  # noqa: TRY004 (a malformed spec string is a bad value, not a bad type)
+                f"augmentation spec {spec!r}: ops are joined with '+', got {ast.unparse(node)!r}"
+            )
         return _flatten(node.left, spec) + _flatten(node.right, spec)
     return [node]
 
