@@ -1,0 +1,104 @@
+"""`PixelObservation`: replace an env's observation by a uint8 (3, H, W) image of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rl_aug.wrappers.scene import SceneRenderer, SceneShift, find_mujoco
+
+OBS_MODES = ("pixels", "both")
+
+
+class PixelObservation(gym.ObservationWrapper):
+    """Observations become uint8 channels-first frames of the env, `size` x `size` (or (H, W)).
+
+    MuJoCo-based envs (dm_control, gymnasium's MujocoEnv) are drawn by an offscreen renderer owned by this
+    wrapper, at the requested size, camera and `render_quality`, with the generalization shifts below it
+    applied. Any other env is drawn with its own `render()` (it must be made with render_mode="rgb_array")
+    and resized with antialiasing. `mode="both"` keeps the original observation next to the pixels in a
+    Dict {"pixels", "state"}.
+
+    `render()` returns the last observed frame (H, W, 3), so recorded videos show what the agent saw.
+    """
+
+    def __init__(self, env: gym.Env, size: int | tuple[int, int] = 84, camera: int | str | None = None,
+                 mode: str = "pixels", render_quality: str = "default"):
+        if mode not in OBS_MODES:
+            raise ValueError(f"expected mode one of {OBS_MODES}, got {mode!r}")
+        height, width = (size, size) if isinstance(size, int) else tuple(size)
+        if height < 1 or width < 1:
+            raise ValueError(f"expected a positive image size, got {size!r}")
+        super().__init__(env)
+        self.size = (height, width)
+        self.mode = mode
+        self._scene: SceneRenderer | None = None
+        if find_mujoco(env) is not None:
+            self._scene = SceneRenderer(env, height, width, camera, render_quality)
+        else:
+            if camera is not None:
+                raise ValueError(
+                    f"camera={camera!r} needs a MuJoCo-based env, got {type(env.unwrapped).__name__}: "
+                    "choose the camera when making the env"
+                )
+            if env.render_mode != "rgb_array":
+                raise ValueError(
+                    f"PixelObservation needs an env that renders rgb_array frames, got render_mode="
+                    f"{env.render_mode!r} from {type(env.unwrapped).__name__}: make it with "
+                    "gym.make(env_id, render_mode='rgb_array')"
+                )
+        self._shifts = _shifts_below(env)
+        pixels = spaces.Box(0, 255, (3, height, width), np.uint8)
+        if mode == "both":
+            self.observation_space = spaces.Dict({"pixels": pixels, "state": env.observation_space})
+        else:
+            self.observation_space = pixels
+        self._last_frame: np.ndarray | None = None
+
+    @property
+    def render_mode(self) -> str:
+        return "rgb_array"
+
+    def observation(self, observation: Any) -> Any:
+        frame = self._frame()
+        self._last_frame = frame
+        pixels = np.ascontiguousarray(frame.transpose(2, 0, 1))
+        if self.mode == "both":
+            return {"pixels": pixels, "state": observation}
+        return pixels
+
+    def _frame(self) -> np.ndarray:
+        if self._scene is not None:
+            return self._scene.render(self._shifts)
+        from rl_aug.media import resize_hwc
+
+        frame = self.env.render()
+        if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] in (3, 4)):
+            got = getattr(frame, "shape", type(frame).__name__)
+            raise ValueError(f"expected env.render() to return an (H, W, 3) array, got {got}")
+        frame = np.asarray(frame[..., :3])
+        if frame.dtype != np.uint8:
+            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        return resize_hwc(frame, self.size)
+
+    def render(self) -> np.ndarray | None:
+        return None if self._last_frame is None else self._last_frame.copy()
+
+    def close(self) -> None:
+        if self._scene is not None:
+            self._scene.close()
+            self._scene = None
+        super().close()
+
+
+def _shifts_below(env: gym.Env) -> list[SceneShift]:
+    """The SceneShift wrappers under `env`, innermost first (the order they were applied)."""
+    found = []
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, SceneShift):
+            found.append(env)
+        env = env.env
+    return found[::-1]
