@@ -4,6 +4,12 @@ DrQ: Kostrikov, Yarats, Fergus 2020 (denisyarats/drq): replicate-pad-4 random sh
 averaged in the target, M=2 obs views in the critic loss, actor on the first augmented obs view.
 RAD: Laskin et al. 2020: one augmentation (random crop in the paper) of obs and next_obs, the same view
 for critic and actor; K = M = 1. DrQ-v2's own update is RAD with the shift (Yarats et al. 2021).
+
+RAD's crop and image sizes: the paper renders 100x100 and crops to 84x84, so the agent's input is smaller
+than the rendered image and evaluation needs a center crop. Our environments render at the agent's input
+size, so RAD's default is the random crop of the replicate-padded image back to the same size (DrQ's
+formulation of the crop, which is the pad-4 shift). Pass aug="crop(size=84)" when rendering larger and
+building the agent for 84x84.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ class RAD(DrQ):
 
     name = "rad"
 
-    def __init__(self, aug: AugmentationLike = "crop(size=84)", regularizers: Sequence[Regularizer] = (),
+    def __init__(self, aug: AugmentationLike = "shift(pad=4)", regularizers: Sequence[Regularizer] = (),
                  seed: int | None = None) -> None:
         super().__init__(aug, K=1, M=1, regularizers=regularizers, seed=seed)
 

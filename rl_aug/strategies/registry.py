@@ -92,7 +92,9 @@ def from_config(config: Mapping[str, Any]) -> Strategy:
     """`make` from a mapping such as a loaded configs/strategy/*.yaml (its 'name' key picks the strategy)."""
     if "name" not in config:
         raise ValueError(f"expected a strategy config with a 'name' key (one of {available()}), got keys {list(config)}")
-    options = {k: (list(v) if k == "regularizers" and v is not None else v) for k, v in config.items() if k != "name"}
+    # 'agents' (which agents a config is meant for) belongs to the training config, not to the strategy
+    options = {k: (list(v) if k == "regularizers" and v is not None else v)
+               for k, v in config.items() if k not in ("name", "agents")}
     if options.get("regularizers"):
         options["regularizers"] = [dict(r) if isinstance(r, Mapping) else r for r in options["regularizers"]]
     if "base_kwargs" in options and options["base_kwargs"] is not None:
