@@ -1,0 +1,55 @@
+"""`rl-aug augment`: list the registered augmentations, or apply a spec to an image file."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _list() -> int:
+    from rl_aug import augment
+
+    for name, fn in sorted(augment.registered().items()):
+        params = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "generator"]
+        args = ", ".join(f"{p.name}={p.default!r}" for p in params if p.default is not inspect.Parameter.empty)
+        doc = (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else ""
+        print(f"{name}({args})\n    {doc}")
+    return 0
+
+
+def _apply(spec: str, image: Path, out: Path, seed: int, copies: int) -> int:
+    import imageio.v3 as iio
+
+    from rl_aug import augment
+
+    if out.exists():
+        raise SystemExit(f"rl-aug augment: {out} exists; choose another --out (nothing is overwritten)")
+    pixels = np.asarray(iio.imread(image))
+    if pixels.ndim != 3 or pixels.shape[2] < 3:
+        raise SystemExit(f"rl-aug augment: expected an RGB image (H, W, 3), got shape {pixels.shape} from {image}")
+    x = torch.from_numpy(np.ascontiguousarray(pixels[..., :3])).permute(2, 0, 1)[None].repeat(copies, 1, 1, 1)
+    y = augment.parse(spec)(x, generator=torch.Generator().manual_seed(seed))
+    row = torch.cat(list(y), dim=2).permute(1, 2, 0).numpy()  # copies side by side
+    iio.imwrite(out, row)
+    print(f"wrote {out} ({copies} copies of {image.name} under {augment.parse(spec)!r})")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rl-aug augment", description=__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", help="registered augmentations with their default arguments")
+    apply = sub.add_parser("apply", help="apply a spec to an image and write the results side by side")
+    apply.add_argument("spec", help="e.g. 'shift(pad=4)+overlay(alpha=0.5)'")
+    apply.add_argument("--image", type=Path, required=True)
+    apply.add_argument("--out", type=Path, required=True)
+    apply.add_argument("--seed", type=int, default=0)
+    apply.add_argument("--copies", type=int, default=4)
+    args = parser.parse_args(argv)
+    if args.action == "list":
+        return _list()
+    return _apply(args.spec, args.image, args.out, args.seed, args.copies)
