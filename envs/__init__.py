@@ -104,11 +104,12 @@ def make(
     return env
 
 
-class SeedFirstReset(gym.Wrapper):
+class SeedFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Use `seed` for the first `reset()` that names none, so `make(task, seed=s)` alone fixes the run."""
 
     def __init__(self, env: gym.Env, seed: int):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, seed=seed)
+        gym.Wrapper.__init__(self, env)
         self._pending_seed: int | None = seed
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

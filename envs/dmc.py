@@ -56,11 +56,12 @@ def make_state_env(domain: str, task: str, seed: int | None = None,
     return Float32Action(FlatFloat32Observation(env))
 
 
-class FlatFloat32Observation(gym.ObservationWrapper):
+class FlatFloat32Observation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """dm_control's dict of float64 arrays as one flat float32 vector (what agents and SB3 expect)."""
 
     def __init__(self, env: gym.Env):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
         self._dict_space = env.observation_space
         size = spaces.flatdim(env.observation_space)
         self.observation_space = spaces.Box(-np.inf, np.inf, (size,), np.float32)
@@ -69,11 +70,12 @@ class FlatFloat32Observation(gym.ObservationWrapper):
         return spaces.flatten(self._dict_space, observation).astype(np.float32)
 
 
-class Float32Action(gym.ActionWrapper):
+class Float32Action(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """A float32 action space (SB3 warns on float64); dm_control receives float64 as it expects."""
 
     def __init__(self, env: gym.Env):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ActionWrapper.__init__(self, env)
         space = env.action_space
         self.action_space = spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32),
                                        space.shape, np.float32)

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from rl_aug.wrappers.stack import _check_image_space
 
 
-class AugmentObservation(gym.ObservationWrapper):
+class AugmentObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Apply an `rl_aug.augment` spec (e.g. "conv" or "shift(pad=4)+overlay(alpha=0.5)") to each observation.
 
     Useful for domain randomization at data-collection time and for evaluating an agent under a pixel-level
@@ -24,8 +24,9 @@ class AugmentObservation(gym.ObservationWrapper):
         space = env.observation_space
         self._key = "pixels" if isinstance(space, spaces.Dict) and "pixels" in space.spaces else None
         image = _check_image_space(space[self._key] if self._key else space, "AugmentObservation")
-        super().__init__(env)
-        self.spec = spec
+        gym.utils.RecordConstructorArgs.__init__(self, spec=spec)
+        gym.ObservationWrapper.__init__(self, env)
+        self.augment_spec = spec
         if isinstance(spec, str):
             from rl_aug.augment import parse
 
@@ -56,7 +57,7 @@ class AugmentObservation(gym.ObservationWrapper):
         y = self._augment(x, generator=self._generator)
         if tuple(y.shape[1:]) != self._shape:
             raise ValueError(
-                f"AugmentObservation expected the spec {self.spec!r} to keep the shape {self._shape}, "
+                f"AugmentObservation expected the spec {self.augment_spec!r} to keep the shape {self._shape}, "
                 f"got {tuple(y.shape[1:])}: use a size-preserving op (e.g. shift instead of crop)"
             )
         out = y[0].round().clamp(0, 255).to(torch.uint8).numpy() if y.dtype != torch.uint8 else y[0].numpy()

@@ -37,7 +37,7 @@ class CameraShift(SceneShift):
     def __init__(self, env: gym.Env, intensity: float = 0.2, dynamic: bool = True):
         if not 0.0 <= float(intensity) <= 1.0:
             raise ValueError(f"expected a camera shift intensity in [0, 1], got {intensity!r}")
-        super().__init__(env)
+        super().__init__(env, intensity=intensity, dynamic=dynamic)
         s = float(intensity)
         self.intensity = s
         self.limits = np.array([np.pi / 2 * s, np.pi / 2 * s, np.pi / 2 * s])  # azimuth, elevation, roll

@@ -13,7 +13,7 @@ from rl_aug.wrappers.scene import SceneRenderer, SceneShift, find_mujoco
 OBS_MODES = ("pixels", "both")
 
 
-class PixelObservation(gym.ObservationWrapper):
+class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Observations become uint8 channels-first frames of the env, `size` x `size` (or (H, W)).
 
     MuJoCo-based envs (dm_control, gymnasium's MujocoEnv) are drawn by an offscreen renderer owned by this
@@ -32,7 +32,9 @@ class PixelObservation(gym.ObservationWrapper):
         height, width = (size, size) if isinstance(size, int) else tuple(size)
         if height < 1 or width < 1:
             raise ValueError(f"expected a positive image size, got {size!r}")
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, size=size, camera=camera, mode=mode,
+                                                 render_quality=render_quality)
+        gym.ObservationWrapper.__init__(self, env)
         self.size = (height, width)
         self.mode = mode
         self._scene: SceneRenderer | None = None

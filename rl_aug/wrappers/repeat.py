@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 
-class ActionRepeat(gym.Wrapper):
+class ActionRepeat(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Repeat each action `n` times (fewer if the episode ends), summing rewards.
 
     Unlike gymnasium's RepeatAction it reports `info["frames"]`, the environment frames this agent step
@@ -18,7 +18,8 @@ class ActionRepeat(gym.Wrapper):
     def __init__(self, env: gym.Env, n: int):
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ValueError(f"expected an action repeat n >= 1 (an int), got {n!r}")
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, n=n)
+        gym.Wrapper.__init__(self, env)
         self.n = int(n)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

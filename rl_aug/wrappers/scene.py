@@ -63,7 +63,7 @@ def is_dm_control(env: gym.Env) -> bool:
     return hasattr(unwrapped, "physics") or hasattr(getattr(unwrapped, "_env", None), "physics")
 
 
-class SceneShift(gym.Wrapper):
+class SceneShift(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Base of the wrappers that change how a MuJoCo scene is rendered (colours, background, camera).
 
     A shift holds per-episode state, drawn at `reset` from its own seeded generator, and exposes hooks
@@ -75,7 +75,7 @@ class SceneShift(gym.Wrapper):
     needs_segmentation: bool = False
     _salt: int = 0  # separates the random streams of shifts that share one reset seed
 
-    def __init__(self, env: gym.Env):
+    def __init__(self, env: gym.Env, **recorded: Any):
         from rl_aug.wrappers.pixels import PixelObservation
 
         name = type(self).__name__
@@ -93,7 +93,8 @@ class SceneShift(gym.Wrapper):
                 f"{name} needs a MuJoCo-based env (dm_control or gymnasium's MujocoEnv), got "
                 f"{type(env.unwrapped).__name__}: for other envs use AugmentObservation for pixel-level changes"
             )
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, **recorded)
+        gym.Wrapper.__init__(self, env)
         self.model, self.data = handles
         self._rng: np.random.Generator | None = None
 

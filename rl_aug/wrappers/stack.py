@@ -29,7 +29,7 @@ def _check_image_space(space: spaces.Space, where: str) -> spaces.Box:
     return space
 
 
-class FrameStack(gym.ObservationWrapper):
+class FrameStack(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Stack the last `k` image observations on the channel axis; reset fills the stack with the first frame.
 
     Accepts a uint8 (C, H, W) Box, or a Dict with such a Box under "pixels" (other keys pass through).
@@ -41,7 +41,8 @@ class FrameStack(gym.ObservationWrapper):
         space = env.observation_space
         self._key = "pixels" if isinstance(space, spaces.Dict) and "pixels" in space.spaces else None
         image = _check_image_space(space[self._key] if self._key else space, "FrameStack")
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, k=k)
+        gym.ObservationWrapper.__init__(self, env)
         self.k = int(k)
         c, h, w = image.shape
         stacked = spaces.Box(0, 255, (c * self.k, h, w), np.uint8)

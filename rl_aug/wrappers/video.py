@@ -66,7 +66,7 @@ class VideoBackground(SceneShift):
             from rl_aug.media import VIDEO_SUFFIXES, list_media
 
             self.files = list_media(videos, VIDEO_SUFFIXES)
-        super().__init__(env)
+        super().__init__(env, mode=mode, videos=videos, max_frames=max_frames)
         import mujoco
 
         self.mode = mode
