@@ -202,3 +202,20 @@ def test_bad_input_gets_an_error_naming_the_fix():
             VideoBackground(env.env)
     finally:
         env.close()
+
+
+def test_augment_spec_strings_use_rl_aug_augment_inside_envs_make():
+    import envs
+
+    plain = envs.make("cartpole-balance", size=16, frame_stack=2, seed=0)
+    convolved = envs.make("cartpole-balance", size=16, frame_stack=2, seed=0, augment="conv")
+    try:
+        check_env(convolved, skip_render_check=True)
+        a, b = plain.reset(seed=3)[0], convolved.reset(seed=3)[0]
+        assert b.shape == a.shape == (6, 16, 16) and b.dtype == np.uint8
+        assert not np.array_equal(a, b)
+        assert np.array_equal(b, convolved.reset(seed=3)[0])  # seeded
+        assert np.array_equal(b[:3], b[3:])  # one draw shared by the stacked frames
+    finally:
+        plain.close()
+        convolved.close()
