@@ -233,3 +233,23 @@ def test_make_composes_shifts_and_checks_settings(tmp_path, monkeypatch):
         envs.make("cartpole-swingup", shift="color_easy")
     with pytest.raises(FileNotFoundError, match="video_easy"):
         envs.make("cartpole-swingup", shift="video_easy")
+
+
+def test_shifts_cli_writes_a_grid_of_one_state_and_never_overwrites(tmp_path, monkeypatch):
+    from rl_aug.cli.shifts import main, render_grid
+
+    monkeypatch.delenv("RL_AUG_DMCGB_DIR", raising=False)
+    grid = render_grid("cartpole-swingup", ["train", "train", "color_hard"], size=24, rows=1, steps=2,
+                       assets_dir=None, render_quality="fast")
+    assert grid.shape == (1, 3, 24, 24, 3)
+    assert np.array_equal(grid[0, 0], grid[0, 1]) and not np.array_equal(grid[0, 0], grid[0, 2])
+    out = tmp_path / "grid.png"
+    args = ["--out", str(out), "--task", "cartpole-swingup", "--size", "24", "--rows", "1", "--steps", "1",
+            "--shifts", "train,video_easy"]
+    assert main(args) == 0
+    import imageio.v3 as iio
+
+    image = iio.imread(out)
+    assert image.ndim == 3 and image.shape[0] > 24
+    before = out.read_bytes()
+    assert main(args) == 1 and out.read_bytes() == before
