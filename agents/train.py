@@ -291,6 +291,9 @@ class Trainer:
             obs = next_obs
             if self.step >= self.seed_steps and self.step % self.agent.update_every_steps == 0:
                 batch = self.replay.sample(self.agent.batch_size, self.agent.device)
+                aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: a separate batch of images (DMC-GB)
+                if aux_batch and self.step % int(getattr(self.strategy, "aux_every", 1)) == 0:
+                    batch.aux_obs = self.replay.sample(int(aux_batch), self.agent.device).obs
                 for key, value in self.strategy.update(self.agent, batch, self.step).items():
                     update_metrics[key].append(float(value))
             if progress is not None:

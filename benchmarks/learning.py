@@ -1,0 +1,121 @@
+"""Learning benchmark: DrQ (SAC + shift, K=M=2) and SVEA (SAC + shift + conv) on cartpole-swingup.
+
+Protocol from DrQ (Kostrikov et al. 2020): 100k environment frames at action repeat 8 (12.5k agent steps),
+evaluation every 10k frames over 10 episodes. DrQ reports 759 +- 92 at 100k frames on cartpole_swingup
+(10 seeds, data/dmc_planet_bench.csv); the goal is to land inside that band.
+
+    python benchmarks/learning.py launch            # start every run in the background (resumable)
+    python benchmarks/learning.py report            # CSV + PNG of whatever the runs have evaluated so far
+
+Each run is an ordinary `rl-aug train` run directory under --root, so an interrupted run continues exactly
+with `launch` again (it passes resume=true when a checkpoint exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+METHODS = {"drq": ["agent=sac", "strategy=drq"], "svea": ["agent=sac", "strategy=svea"]}
+PUBLISHED = {"drq": (759.0, 92.0)}  # DrQ at 100k frames, cartpole_swingup (mean +- std over 10 seeds)
+
+
+def run_dir(root: Path, method: str, task: str, seed: int) -> Path:
+    return root / task / method / f"seed{seed}"
+
+
+def launch(args: argparse.Namespace) -> None:
+    """Start one background `rl-aug train` process per (method, seed); logs go to <run_dir>.log."""
+    for method in args.methods:
+        for seed in args.seeds:
+            d = run_dir(args.root, method, args.task, seed)
+            overrides = [*METHODS[method], f"task={args.task}", f"seed={seed}", f"frames={args.frames}",
+                         "run=benchmark", f"run.eval_every_frames={args.eval_every}",
+                         f"run.eval_episodes={args.eval_episodes}", f"run_dir={d}"]
+            if (d / "checkpoint" / "state.pt").is_file():
+                overrides.append("resume=true")
+            d.parent.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
+            with open(d.with_suffix(".log"), "a") as log:  # the child keeps its own copy of the descriptor
+                proc = subprocess.Popen([sys.executable, "-m", "rl_aug.cli", "train", *overrides], stdout=log,
+                                        stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
+            print(f"{method} seed {seed}: pid {proc.pid}, run dir {d}")
+
+
+def collect(args: argparse.Namespace) -> list[dict[str, float | str]]:
+    rows: list[dict[str, float | str]] = []
+    for method in args.methods:
+        for seed in args.seeds:
+            path = run_dir(args.root, method, args.task, seed) / "eval.csv"
+            if not path.is_file():
+                continue
+            with open(path) as fh:
+                for r in csv.DictReader(fh):
+                    rows.append({"method": method, "seed": seed, "frame": int(r["frame"]), "step": int(r["step"]),
+                                 "episode_return": float(r["episode_return"]),
+                                 "episode_return_std": float(r["episode_return_std"]),
+                                 "episodes": int(r["episodes"])})
+    return rows
+
+
+def report(args: argparse.Namespace) -> None:
+    rows = collect(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"learning_{args.task.replace('-', '_')}"
+    with open(RESULTS / f"{stem}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["method", "seed", "frame", "step", "episode_return",
+                                                "episode_return_std", "episodes"])
+        writer.writeheader()
+        writer.writerows(rows)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in args.methods:
+        for seed in args.seeds:
+            pts = [(r["frame"], r["episode_return"]) for r in rows if r["method"] == method and r["seed"] == seed]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=f"{method} seed {seed}")
+    for method, (mean, std) in PUBLISHED.items():
+        ax.errorbar([args.frames], [mean], yerr=[std], fmt="s", color="black", capsize=4,
+                    label=f"{method} published (DrQ paper) {mean:.0f}+-{std:.0f}")
+    ax.set_xlabel("environment frames")
+    ax.set_ylabel(f"eval return ({args.eval_episodes} episodes)")
+    ax.set_title(f"{args.task}, action repeat 8")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}.png", dpi=120)
+    print(f"wrote {RESULTS / f'{stem}.csv'} and .png")
+    for method in args.methods:
+        for seed in args.seeds:
+            mine = [r for r in rows if r["method"] == method and r["seed"] == seed]
+            if mine:
+                last = mine[-1]
+                print(f"{method} seed {seed}: {last['frame']} frames, eval return {last['episode_return']:.1f} "
+                      f"+- {last['episode_return_std']:.1f} over {last['episodes']} episodes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["launch", "report"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--task", default="cartpole-swingup")
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
+    args = parser.parse_args()
+    launch(args) if args.action == "launch" else report(args)
+
+
+if __name__ == "__main__":
+    main()
