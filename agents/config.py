@@ -10,6 +10,7 @@ Every problem is reported once, here, as a ConfigError naming the valid options.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,8 +155,10 @@ def compose(overrides: list[str] | None = None, config_dir: str | Path | None = 
                 parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
             if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
                 prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-                valid = ", ".join(_valid_keys(parent, prefix))
-                raise ConfigError(f"unknown config key {key!r}: valid keys here are {valid}") from None
+                keys = _valid_keys(parent, prefix)
+                close = difflib.get_close_matches(key, keys, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}") from None
             raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
     check(cfg)
     return cfg

@@ -201,3 +201,24 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
     assert "expected one of drqv2, sac" in capsys.readouterr().err
     assert cli_main(["--help"]) == 0
     assert "agent" in capsys.readouterr().out
+
+
+def test_a_strategy_that_does_not_fit_the_agent_is_named(tmp_path):
+    import shutil
+
+    from agents.config import CONFIG_DIR
+
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, configs)
+    (configs / "strategy" / "v2only.yaml").write_text("name: none\nagents: [drqv2]\n")
+    with pytest.raises(ConfigError, match=r"strategy 'none' does not fit agent 'sac': it supports drqv2"):
+        compose(["agent=sac", "strategy=v2only"], config_dir=configs)
+    assert compose(["agent=drqv2", "strategy=v2only"], config_dir=configs).strategy.name == "none"
+
+    class NeedsMore:
+        def attach(self, agent):
+            raise TypeError(f"cannot wrap {type(agent).__name__}: it lacks aux_head")
+
+    cfg = compose(overrides(tmp_path, "sac", "none"))
+    with pytest.raises(ConfigError, match=r"does not fit agent 'sac'.*lacks aux_head"):
+        Trainer(cfg, env_factory=point_env, strategy=NeedsMore())
