@@ -222,3 +222,28 @@ def test_a_strategy_that_does_not_fit_the_agent_is_named(tmp_path):
     cfg = compose(overrides(tmp_path, "sac", "none"))
     with pytest.raises(ConfigError, match=r"does not fit agent 'sac'.*lacks aux_head"):
         Trainer(cfg, env_factory=point_env, strategy=NeedsMore())
+
+
+def test_resume_is_exact_on_a_real_dm_control_task(tmp_path):
+    """Same check as above through envs.make (dm_control, fast render, per-episode reset seeds)."""
+
+    def real(prefix: Path, *extra: str) -> list[str]:
+        return ["agent=sac", "strategy=drq", "task=cartpole-swingup", "task.size=32", "frames=2000",
+                f"run_dir={prefix / 'run'}", "run.eval_every_frames=1000", "run.eval_episodes=1",
+                "run.checkpoint_every_frames=1000", "run.save_video=false", "run.progress=false",
+                "run.tensorboard=false", *TINY_AGENT, "agent.seed_steps=60", *extra]
+
+    t = Trainer(compose(real(tmp_path / "a")))
+    t.run()
+    t.close()
+    t = Trainer(compose(real(tmp_path / "b")))
+    t.run(until_frames=1000)
+    t.close()
+    t = Trainer(compose(real(tmp_path / "b", "resume=true")))
+    t.run()
+    t.close()
+    train_a, eval_a = _metrics(tmp_path / "a" / "run")
+    train_b, eval_b = _metrics(tmp_path / "b" / "run")
+    assert [int(r["frame"]) for r in train_a] == [1000, 2000]
+    assert train_a == train_b and eval_a == eval_b
+    assert float(train_a[-1]["critic_loss"]) > 0
