@@ -51,6 +51,9 @@ class CCILTask:
         model = SAC.load(path, device="cpu")
         return lambda obs: model.predict(np.atleast_2d(obs), deterministic=True)[0]
 
+    def expert_available(self) -> bool:
+        return self.env_id is None or (EXPERT_DIR / f"{self.env_id}.zip").exists()
+
     @property
     def demo_path(self) -> Path:
         return DEMO_DIR / f"{self.name}.npz"

@@ -173,11 +173,15 @@ def write_plots(out: Path, demos, info: dict) -> None:
         axes[1].set_title("local Lipschitz constant of f over the demos")
         axes[1].set_xlabel("Jacobian spectral norm")
         is_label = labeled["is_label"]
-        axes[2].scatter(demos.observations[:, 0], demos.observations[:, 1], s=2, label="demonstrations")
-        axes[2].scatter(labeled["observations"][is_label, 0], labeled["observations"][is_label, 1], s=2,
-                        alpha=0.5, label="CCIL labels")
-        axes[2].set_xlabel("obs[0]")
-        axes[2].set_ylabel("obs[1]")
+        # Project on the demos' first two principal directions: meaningful for any observation layout.
+        mean = demos.observations.mean(0)
+        _, _, vt = np.linalg.svd(demos.observations - mean, full_matrices=False)
+        proj_demo = (demos.observations - mean) @ vt[:2].T
+        proj_label = (labeled["observations"][is_label] - mean) @ vt[:2].T
+        axes[2].scatter(proj_demo[:, 0], proj_demo[:, 1], s=2, label="demonstrations")
+        axes[2].scatter(proj_label[:, 0], proj_label[:, 1], s=2, alpha=0.5, label="CCIL labels")
+        axes[2].set_xlabel("PC 1 of demo observations")
+        axes[2].set_ylabel("PC 2")
         axes[2].set_title("labels around the demonstrations")
         axes[2].legend()
     fig.tight_layout()

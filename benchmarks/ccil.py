@@ -1,0 +1,72 @@
+"""BC vs NoiseBC vs CCIL on every CCIL task, >= 5 seeds; writes benchmarks/results/ccil.{csv,md}.
+
+    MUJOCO_GL=egl .venv/bin/python benchmarks/ccil.py --seeds 5 --episodes 100
+    MUJOCO_GL=egl .venv/bin/python benchmarks/ccil.py --tasks pendulum reacher --episodes 50
+
+Each task runs the `rl-aug ccil` pipeline (configs/ccil/<task>.yaml) into runs/ccil_bench/<task>-<time>;
+the table reports mean +- std over seeds of per-seed mean returns (CCIL's protocol) and says, per
+task, whether CCIL beat BC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from envs.ccil.tasks import TASKS
+from rl_aug.cli.ccil import load_config, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=[t for t in TASKS if TASKS[t].demo_path.exists()])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[],
+                        help="extra key=value pipeline overrides for every task")
+    args = parser.parse_args(argv)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    rows = []
+    for task in args.tasks:
+        start = time.time()
+        cfg = load_config([f"task={task}", f"seeds={list(range(args.seeds))}", f"episodes={args.episodes}",
+                           f"out={ROOT / 'runs' / 'ccil_bench' / f'{task}-{stamp}'}", *args.overrides])
+        run_dir, summary = run(cfg)
+        per_seed = pd.read_csv(run_dir / "results.csv")
+        expert = json.loads(TASKS[task].demo_path.with_suffix(".json").read_text())["expert_return_mean"]
+        row = {"task": task, "seeds": args.seeds, "episodes": args.episodes, "eval_noise": float(per_seed.eval_noise[0]),
+                   "expert": expert, "minutes": round((time.time() - start) / 60, 1), "run_dir": str(run_dir.relative_to(ROOT))}
+        for method, (mean, std) in summary.items():
+            row[f"{method}_mean"], row[f"{method}_std"] = mean, std
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        table = pd.DataFrame(rows)
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "ccil.csv", index=False)
+        lines = [(f"Machine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, shared with other jobs. "
+                 f"Command: `MUJOCO_GL=egl .venv/bin/python benchmarks/ccil.py --seeds {args.seeds} "
+                 f"--episodes {args.episodes}{' --set ' + ' '.join(args.overrides) if args.overrides else ''}`"), "",
+                 "| task | expert | eval noise | seeds x episodes | BC | NoiseBC | CCIL | CCIL > BC? |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            better = "yes" if r["ccil_mean"] > r["bc_mean"] else "**no**"
+            lines.append(f"| {r['task']} | {r['expert']:.1f} | {r['eval_noise']} | {r['seeds']} x {r['episodes']} | "
+                         f"{r['bc_mean']:.1f} +- {r['bc_std']:.1f} | {r['noisebc_mean']:.1f} +- {r['noisebc_std']:.1f} | "
+                         f"{r['ccil_mean']:.1f} +- {r['ccil_std']:.1f} | {better} |")
+        (args.out / "ccil.md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
