@@ -123,7 +123,7 @@ def main() -> int:
 
     results = {"host": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count(),
                "pinned_to_one_core": not args.no_pin, "size": args.size, "steps": args.steps,
-               "assets_dir": args.assets_dir or os.environ.get("RL_AUG_DMCGB_DIR"),
+               "assets_dir": (Path(args.assets_dir or os.environ.get("RL_AUG_DMCGB_DIR") or "").name or None),
                "load_average_at_start": os.getloadavg(), "tasks": {}}
     for task in args.tasks:
         row = {"render": render_only(task, args.size, args.render_frames), "env": {}}

@@ -101,7 +101,8 @@ class VideoBackground(SceneShift):
         objid, objtype = segmentation[..., 0], segmentation[..., 1]
         background = objid < 0
         if self.mode == "video_hard" and self.floor_geoms.size:
-            floor = (objtype == mujoco.mjtObj.mjOBJ_GEOM) & np.isin(objid, self.floor_geoms)
+            # int(): comparing an array with the pybind enum itself falls back to a slow per-element path.
+            floor = (objtype == int(mujoco.mjtObj.mjOBJ_GEOM)) & np.isin(objid, self.floor_geoms)
             background |= floor
         return background
 
