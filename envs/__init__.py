@@ -101,6 +101,7 @@ def make(
     if seed is not None:
         env = SeedFirstReset(env, seed)
         env.action_space.seed(seed)
+    env.metadata = {**env.metadata, "render_modes": ["rgb_array"]}  # what env.render() returns here
     return env
 
 

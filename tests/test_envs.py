@@ -63,6 +63,7 @@ def test_every_suite_task_is_registered_and_the_list_matches_dm_control():
         obs, _ = env.reset(seed=0)
         assert obs.shape == (6, 24, 24)
         assert any(isinstance(e, ActionRepeat) and e.n == 8 for e in chain(env))
+        check_env(env)  # through gym.make, with a spec: the checker also re-makes it per render mode
     finally:
         env.close()
 

@@ -59,6 +59,8 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         else:
             self.observation_space = pixels
         self._last_frame: np.ndarray | None = None
+        # This wrapper renders rgb_array frames only, whatever modes the env below offers.
+        self.metadata = {**env.metadata, "render_modes": ["rgb_array"]}
 
     @property
     def render_mode(self) -> str:
