@@ -21,7 +21,8 @@ def _check_image_space(space: spaces.Space, where: str) -> spaces.Box:
             f"{where} expected a uint8 image space (C, H, W), got {got}: "
             "wrap the env with PixelObservation(env) first"
         )
-    if space.shape[0] % 3 != 0 or space.shape[0] > space.shape[2]:
+    channels_last = space.shape[-1] in (3, 4) and space.shape[0] not in (3, 4)  # (H, W, 3), not (3k, H, W)
+    if space.shape[0] % 3 != 0 or channels_last:
         raise ValueError(
             f"{where} expected channels first (C, H, W) with C a multiple of 3, got shape {space.shape}: "
             "use PixelObservation, which yields (3, H, W), instead of an (H, W, 3) observation"
