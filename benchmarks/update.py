@@ -137,14 +137,18 @@ def make_batch(n: int, shape: tuple[int, int, int], seed: int) -> Batch:
     )
 
 
-def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int = 1) -> float:
-    """Mean ms per update over n updates (n even: SAC's actor runs on every other update)."""
+def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int = 1) -> tuple[float, float]:
+    """Mean (wall ms, process CPU ms) per update over n updates (n even: SAC's actor runs every other update).
+
+    CPU time counts only this process's threads, so it is far less disturbed than wall time when other jobs
+    share the cores; on an idle machine wall ~= CPU / threads.
+    """
     for step in range(start, start + warmup):
         update(step)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for step in range(start + warmup, start + warmup + n):
         update(step)
-    return (time.perf_counter() - t0) * 1000.0 / n
+    return (time.perf_counter() - t0) * 1000.0 / n, (time.process_time() - c0) * 1000.0 / n
 
 
 def build(agent_name: str, shape: tuple[int, int, int], precision: str = "bf16", channels_last: bool = True):
@@ -197,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--size", type=int, default=84)
     parser.add_argument("--frames", type=int, default=3, help="stacked RGB frames (channels = 3 * frames)")
-    parser.add_argument("--updates", type=int, default=8, help="timed updates per configuration (even)")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--updates", type=int, default=4, help="timed updates per configuration (even)")
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for reference vs ours SVEA")
     parser.add_argument("--agents", default="sac,drqv2")
     parser.add_argument("--strategies", default="none,drq,rad,svea,soda,tangent_prop,actor_kl")
@@ -223,33 +227,40 @@ def main(argv: list[str] | None = None) -> int:
     sac = build("sac", shape)
     svea = make("svea")
     svea.attach(sac)
-    ref_ms, ours_ms = [], []
+    ref_t, ours_t = [], []
     for _ in range(args.rounds):
-        ref_ms.append(time_updates(lambda s: reference.update(batch, s), args.updates, args.warmup))
-        ours_ms.append(time_updates(lambda s: svea.update(sac, batch, s), args.updates, args.warmup))
-    reference_ms = statistics.median(ref_ms)
-    svea_ms = statistics.median(ours_ms)
-    print(f"reference fp32 SAC+SVEA (DMC-GB style): {reference_ms:8.1f} ms/update  rounds {[round(v) for v in ref_ms]}")
-    print(f"ours      SAC+SVEA (bf16, uint8 augs):  {svea_ms:8.1f} ms/update  rounds {[round(v) for v in ours_ms]}"
-          f"  -> {reference_ms / svea_ms:.2f}x")
+        ref_t.append(time_updates(lambda s: reference.update(batch, s), args.updates, args.warmup))
+        ours_t.append(time_updates(lambda s: svea.update(sac, batch, s), args.updates, args.warmup))
+    reference_ms = statistics.median(w for w, _ in ref_t)
+    reference_cpu = statistics.median(c for _, c in ref_t)
+    svea_ms = statistics.median(w for w, _ in ours_t)
+    svea_cpu = statistics.median(c for _, c in ours_t)
+    print(f"reference fp32 SAC+SVEA (DMC-GB style): wall {reference_ms:8.1f} ms, cpu {reference_cpu:8.1f} ms/update"
+          f"  rounds wall {[round(w) for w, _ in ref_t]}")
+    print(f"ours      SAC+SVEA (bf16, uint8 augs):  wall {svea_ms:8.1f} ms, cpu {svea_cpu:8.1f} ms/update"
+          f"  rounds wall {[round(w) for w, _ in ours_t]}"
+          f"  -> {reference_ms / svea_ms:.2f}x wall, {reference_cpu / svea_cpu:.2f}x cpu")
 
     rows = []
-    print(f"\n{'agent':<7} {'strategy':<13} {'ms/update':>10} {'updates/s':>10} {'vs reference':>13}")
+    print(f"\n{'agent':<7} {'strategy':<13} {'wall ms':>9} {'cpu ms':>9} {'updates/s':>10} {'vs ref wall':>12} "
+          f"{'vs ref cpu':>11}")
     for agent_name in args.agents.split(","):
         for name in args.strategies.split(","):
             if agent_name == "sac" and name == "svea":
-                ms = svea_ms
+                ms, cpu = svea_ms, svea_cpu
             else:
                 torch.manual_seed(0)
                 agent = build(agent_name, shape)
                 strategy = make(name, **strategy_options(name, args.batch))
                 strategy.attach(agent)
-                ms = time_updates(lambda s, a=agent, st=strategy: st.update(a, batch, s), args.updates, args.warmup)
+                ms, cpu = time_updates(lambda s, a=agent, st=strategy: st.update(a, batch, s), args.updates,
+                                       args.warmup)
             row = {"agent": agent_name, "strategy": name if name != "rad" else "rad(shift)", "ms_per_update": ms,
-                   "updates_per_s": 1000.0 / ms, "speedup_vs_reference": reference_ms / ms}
+                   "cpu_ms_per_update": cpu, "updates_per_s": 1000.0 / ms,
+                   "speedup_vs_reference": reference_ms / ms, "cpu_speedup_vs_reference": reference_cpu / cpu}
             rows.append(row)
-            print(f"{agent_name:<7} {row['strategy']:<13} {ms:10.1f} {1000.0 / ms:10.2f} "
-                  f"{reference_ms / ms:12.2f}x")
+            print(f"{agent_name:<7} {row['strategy']:<13} {ms:9.1f} {cpu:9.1f} {1000.0 / ms:10.2f} "
+                  f"{reference_ms / ms:11.2f}x {reference_cpu / cpu:10.2f}x", flush=True)
 
     result = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
@@ -262,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         "obs_shape": list(shape),
         "updates_timed": args.updates,
         "rounds": args.rounds,
-        "reference": {"name": "fp32 SAC+SVEA, DMC-GB style", "ms_per_update": reference_ms, "rounds_ms": ref_ms},
-        "svea_sac_rounds_ms": ours_ms,
+        "reference": {"name": "fp32 SAC+SVEA, DMC-GB style", "ms_per_update": reference_ms,
+                      "cpu_ms_per_update": reference_cpu, "rounds_wall_cpu_ms": ref_t},
+        "svea_sac_rounds_wall_cpu_ms": ours_t,
         "rows": rows,
         "equivalence": eq,
         "note": "measured on a shared machine; other jobs may have run concurrently",
