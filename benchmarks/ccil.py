@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                  "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             better = "yes" if r["ccil_mean"] > r["bc_mean"] else "**no**"
-            lines.append(f"| {r['task']} | {r['expert']:.1f} | {r['eval_noise']} | {r['seeds']} x {r['episodes']} | "
-                         f"{r['bc_mean']:.1f} +- {r['bc_std']:.1f} | {r['noisebc_mean']:.1f} +- {r['noisebc_std']:.1f} | "
-                         f"{r['ccil_mean']:.1f} +- {r['ccil_std']:.1f} | {better} |")
+            lines.append(f"| {r['task']} | {r['expert']:.2f} | {r['eval_noise']} | {r['seeds']} x {r['episodes']} | "
+                         f"{r['bc_mean']:.2f} +- {r['bc_std']:.2f} | {r['noisebc_mean']:.2f} +- {r['noisebc_std']:.2f} | "
+                         f"{r['ccil_mean']:.2f} +- {r['ccil_std']:.2f} | {better} |")
         (args.out / "ccil.md").write_text("\n".join(lines) + "\n")
     return 0
 
