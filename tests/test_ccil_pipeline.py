@@ -33,7 +33,7 @@ def test_pipeline_runs_end_to_end(tiny_demos, tmp_path):
     assert len(table) == 6 and set(table.episodes) == {3} and set(table.seed) == {0, 1}
     assert np.all(table.mean_return < 0) and np.all(np.isfinite(table.mean_return))
     md = (out / "results.md").read_text()
-    assert "| ccil |" in md and "2 seeds x 3 episodes" in md
+    assert "| ccil |" in md and "2 seeds x 3 episodes" in md and "Local Lipschitz constant" in md
     labeled = np.load(out / "labeled_seed0.npz")
     n = len(demos)
     assert np.array_equal(labeled["observations"][:n], demos.observations)

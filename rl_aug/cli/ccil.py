@@ -149,6 +149,11 @@ def write_tables(out: Path, task_name: str, per_seed, infos, methods, episodes: 
     stats = [i.get("label_stats") for i in infos if i.get("label_stats")]
     if stats:
         lines += ["", "Labels kept per seed: " + "; ".join(json.dumps(s) for s in stats)]
+    lips = [i["labeled"]["local_lipschitz"] for i in infos if i.get("labeled") is not None]
+    if lips:
+        q = np.quantile(np.concatenate(lips), [0.05, 0.5, 0.95, 1.0])
+        lines += ["", ("Local Lipschitz constant of f over the demos (Jacobian spectral norm, all seeds): "
+                  f"5% {q[0]:.3g}, median {q[1]:.3g}, 95% {q[2]:.3g}, max {q[3]:.3g}")]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return summary
 
