@@ -157,11 +157,20 @@ def test_random_conv_matches_a_per_sample_reference():
     """Closed form: each sample's kernel applied to each of its frames (replicate pad 1, sigmoid * 255)."""
     x = images(3, 2, 12, seed=11)
     kernels = torch.randn(3, 3, 3, 3, 3, generator=torch.Generator().manual_seed(0))
-    ours = conv_with_kernels(x.float(), kernels)
+    ours = conv_with_kernels(x.float(), kernels, precision="fp32")
+    fast = conv_with_kernels(x.float(), kernels, precision="bf16")
+    fast_u8 = conv_with_kernels(x, kernels, precision="bf16")
+    applied = (kernels / 255).bfloat16().float() * 255  # the bf16 path applies the kernels rounded once
     for i in range(3):
-        frames = x[i].float().view(2, 3, 12, 12) / 255.0
-        ref = torch.sigmoid(F.conv2d(F.pad(frames, (1, 1, 1, 1), mode="replicate"), kernels[i])) * 255
-        assert torch.allclose(ours[i], ref.reshape(6, 12, 12), atol=1e-3)
+        frames = F.pad(x[i].float().view(2, 3, 12, 12) / 255.0, (1, 1, 1, 1), mode="replicate")
+        ref = (torch.sigmoid(F.conv2d(frames, kernels[i])) * 255).reshape(6, 12, 12)
+        assert torch.allclose(ours[i], ref, atol=1e-3)
+        ref_fast = (torch.sigmoid(F.conv2d(frames, applied[i])) * 255).reshape(6, 12, 12)
+        # the conv output is bf16: |d(255 sigmoid(z))| <= 255 * max_z z s(z)(1-s(z)) * 2^-8 < 0.23
+        assert torch.allclose(fast[i], ref_fast, atol=0.25)
+        assert float((fast_u8[i].float() - ref_fast.round()).abs().max()) <= 1.0
+    with pytest.raises(ValueError, match="precision"):
+        conv_with_kernels(x, kernels, precision="fp8")
 
 
 def test_overlay_blends_the_same_image_into_every_frame():

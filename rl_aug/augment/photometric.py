@@ -33,28 +33,67 @@ def _frames(x: Tensor) -> Tensor:
     return as_float(x).reshape(n, c // 3, 3, h, w)
 
 
-def conv_with_kernels(x: Tensor, kernels: Tensor) -> Tensor:
+def conv_with_kernels(x: Tensor, kernels: Tensor, precision: str = "auto") -> Tensor:
     """Apply per-sample 3x3 kernels (N, 3, 3, 3, 3) to every frame of each sample; sigmoid output in [0, 255].
 
     One grouped convolution: frames become the batch axis and samples the groups, so each sample's kernel
     touches only its own frames. Inputs are scaled to [0, 1] and replicate padded by 1 (DMC-GB random_conv).
+
+    precision: "fp32"; "bf16" (CPU fast path); "auto" = bf16 on the CPU, fp32 elsewhere. On the CPU a
+    grouped conv with 3 channels per group misses oneDNN's vectorized kernels and is slower than a per-sample
+    loop; padding each group to 4 channels (a zero channel, zero weights) in bf16 hits them and was ~5x faster
+    than the fp32 grouped conv on the 2-core CPU (benchmarks/augment.py). uint8 pixels are exact in bf16 and
+    the kernels (/255) are rounded to bf16 *before* use, so the op is a random conv with bf16-representable
+    weights; the conv's bf16 output moves the result by less than 0.23/255 (tests check 0.25), and float
+    inputs with fractional values are rounded to bf16 (at most 0.5/255).
     """
     n, c, h, w = x.shape
     k = c // 3
-    frames = as_float(x).reshape(n, k, 3, h, w).transpose(0, 1).reshape(k, n * 3, h, w)
-    frames = F.pad(frames, (1, 1, 1, 1), mode="replicate")
-    weight = (kernels.to(frames.dtype) / 255.0).reshape(n * 3, 3, 3, 3)
-    y = F.conv2d(frames, weight, groups=n).sigmoid_().mul_(255.0)
-    return to_output(y.reshape(k, n, 3, h, w).transpose(0, 1).reshape(n, c, h, w), x)
+    if precision == "auto":
+        precision = "bf16" if x.device.type == "cpu" else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"random_conv: expected precision 'auto', 'fp32' or 'bf16', got {precision!r}")
+    if precision == "fp32":
+        frames = as_float(x).reshape(n, k, 3, h, w).transpose(0, 1).reshape(k, n * 3, h, w)
+        frames = F.pad(frames, (1, 1, 1, 1), mode="replicate")
+        weight = (kernels.to(frames.dtype) / 255.0).reshape(n * 3, 3, 3, 3)
+        y = F.conv2d(frames, weight, groups=n)
+    else:
+        frames = _padded_bf16_groups(x, n, k, h, w)
+        weight = torch.zeros(n, 4, 4, 3, 3, dtype=torch.bfloat16, device=x.device)
+        # kernels/255 rounded once to bf16: 255 * these are the kernels applied
+        weight[:, :3, :3] = (kernels / 255.0).to(torch.bfloat16)
+        z = F.conv2d(frames.view(k, n * 4, h + 2, w + 2), weight.view(n * 4, 4, 3, 3), groups=n)
+        y = z.view(k, n, 4, h, w)[:, :, :3].float()
+    y = y.sigmoid_().mul_(255.0).view(k, n, 3, h, w)
+    out = torch.empty(n, c, h, w, dtype=x.dtype, device=x.device)
+    if x.dtype == torch.uint8:
+        y.add_(0.5)  # y is in [0, 255]: truncation after +0.5 rounds
+    out.view(n, k, 3, h, w).transpose(0, 1).copy_(y)
+    return out
 
 
-def random_conv(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def _padded_bf16_groups(x: Tensor, n: int, k: int, h: int, w: int) -> Tensor:
+    """(k, N, 4, H+2, W+2) bf16 frames, replicate padded by 1, channel 3 zero (see conv_with_kernels)."""
+    frames = torch.zeros(k, n, 4, h + 2, w + 2, dtype=torch.bfloat16, device=x.device)
+    inner = frames[:, :, :3]
+    src = x.reshape(n, k, 3, h, w).transpose(0, 1)
+    inner[..., 1:-1, 1:-1] = src
+    inner[..., 0, 1:-1] = src[..., 0, :]
+    inner[..., -1, 1:-1] = src[..., -1, :]
+    inner[..., :, 0] = inner[..., :, 1]
+    inner[..., :, -1] = inner[..., :, -2]
+    return frames
+
+
+def random_conv(x: Tensor, generator: torch.Generator | None = None, precision: str = "auto") -> Tensor:
     """Random convolution (Lee et al. 2020, as used by SODA and SVEA in DMC-GB): per sample a 3x3 kernel
     with N(0, 1) weights mapping RGB to RGB, shared by the sample's frames; output sigmoid(conv) * 255.
+    `precision` as in `conv_with_kernels` (default: bf16 fast path on the CPU, fp32 elsewhere).
     """
     n, _, _, _ = check_images(x, "random_conv", rgb=True)
     kernels = torch.randn((n, 3, 3, 3, 3), generator=generator, device=_gen_device(generator)).to(x.device)
-    return conv_with_kernels(x, kernels)
+    return conv_with_kernels(x, kernels, precision)
 
 
 def _rgb_to_gray(f: Tensor) -> Tensor:
