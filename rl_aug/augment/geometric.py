@@ -24,10 +24,18 @@ def _randint(high: int, n: int, generator: torch.Generator | None, device: torch
     return torch.randint(0, high, (n,), generator=generator, device=gen_device).to(device)
 
 
-def _crop_rows(flat_rows: Tensor, row_len: int, starts: Tensor, out_w: int) -> Tensor:
-    """Gather rows of `out_w` contiguous elements starting at flat offsets `starts` of a 1-D buffer."""
-    windows = flat_rows.as_strided((flat_rows.numel() - out_w + 1, out_w), (1, 1))
-    return windows.index_select(0, starts)
+def _crop_rows(flat: Tensor, starts: Tensor, out_w: int) -> Tensor:
+    """Rows of `out_w` contiguous elements starting at flat offsets `starts` of a contiguous 1-D buffer.
+
+    The gather runs on the buffer's bytes (a float32 row is 4*out_w bytes at 4*start): torch's index_select
+    over an overlapping strided view is a fast row copy for uint8 but an element-wise loop for other dtypes.
+    """
+    size = flat.element_size()
+    data = flat.view(torch.uint8) if size > 1 else flat
+    width, offsets = out_w * size, starts * size if size > 1 else starts
+    windows = data.as_strided((data.numel() - width + 1, width), (1, 1))
+    rows = windows.index_select(0, offsets)
+    return rows.view(flat.dtype) if size > 1 else rows
 
 
 def shift_with_offsets(x: Tensor, pad: int, oy: Tensor, ox: Tensor) -> Tensor:
@@ -46,7 +54,7 @@ def shift_with_offsets(x: Tensor, pad: int, oy: Tensor, ox: Tensor) -> Tensor:
     src_row = (torch.arange(h, device=x.device)[None] + oy[:, None] - pad).clamp_(0, h - 1)  # (N, H)
     plane = torch.arange(n * c, device=x.device).view(n, c, 1) * h
     starts = ((plane + src_row[:, None, :]) * wp + ox.view(n, 1, 1)).reshape(-1)
-    return _crop_rows(buf.view(-1), wp, starts, w).view(n, c, h, w)
+    return _crop_rows(buf.view(-1), starts, w).view(n, c, h, w)
 
 
 def random_shift(x: Tensor, pad: int = 4, generator: torch.Generator | None = None) -> Tensor:
@@ -79,7 +87,7 @@ def crop_with_offsets(x: Tensor, out_h: int, out_w: int, oy: Tensor, ox: Tensor)
     plane = torch.arange(n * c, device=x.device).view(n, c, 1) * h
     rows = oy.view(n, 1, 1) + torch.arange(out_h, device=x.device).view(1, 1, out_h)
     starts = ((plane + rows) * w + ox.view(n, 1, 1)).reshape(-1)
-    return _crop_rows(flat, w, starts, out_w).view(n, c, out_h, out_w)
+    return _crop_rows(flat, starts, out_w).view(n, c, out_h, out_w)
 
 
 def random_crop(x: Tensor, size: int | tuple[int, int] = 84, generator: torch.Generator | None = None) -> Tensor:
