@@ -214,11 +214,25 @@ def test_color_jitter_with_zero_strength_is_identity():
     assert torch.allclose(y, x.float(), atol=1e-3)
 
 
-def test_hue_round_trip_is_identity():
-    from rl_aug.augment.photometric import _hsv_to_rgb, _rgb_to_hsv
+def test_color_jitter_maps_match_the_stepwise_definition():
+    from rl_aug.augment.photometric import _LUMA, color_jitter_matrices
 
-    f = images(2, 1, 6).float() / 255
-    assert torch.allclose(_hsv_to_rgb(_rgb_to_hsv(f)), f, atol=1e-5)
+    # grey stays grey under saturation and hue, so grey pixels only see brightness and contrast
+    m = color_jitter_matrices(torch.tensor([1.2]), torch.tensor([0.7]), torch.tensor([1.3]), torch.tensor([0.1]))
+    assert torch.allclose(m[0] @ torch.ones(3), torch.full((3,), 1.2 * 0.7), atol=1e-5)
+    # saturation 0 gives the grey image; a hue of a full turn is the identity
+    grey = color_jitter_matrices(torch.ones(1), torch.ones(1), torch.zeros(1), torch.zeros(1))[0]
+    assert torch.allclose(grey, torch.ones(3, 1) * _LUMA, atol=1e-6)
+    turn = color_jitter_matrices(torch.ones(1), torch.ones(1), torch.ones(1), torch.ones(1))[0]
+    assert torch.allclose(turn, torch.eye(3), atol=1e-5)
+    # contrast blends each frame with its mean grey
+    x = images(1, 2, 6, seed=3).float()
+    y = A.color_jitter(x, brightness=0, contrast=0.5, saturation=0, hue=0, generator=torch.Generator().manual_seed(0))
+    factor = 1 + 0.5 * (torch.rand(1, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1)[0, 1]
+    f = x.view(1, 2, 3, 6, 6)
+    mean = (0.299 * f[:, :, 0] + 0.587 * f[:, :, 1] + 0.114 * f[:, :, 2]).mean(dim=(-2, -1)).view(1, 2, 1, 1, 1)
+    expected = (factor * f + (1 - factor) * mean).clamp(0, 255).view(1, 6, 6, 6)
+    assert torch.allclose(y, expected, atol=1e-3)
 
 
 def test_cutout_erases_one_square_per_sample():

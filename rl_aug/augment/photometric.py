@@ -112,33 +112,28 @@ def grayscale(x: Tensor, p: float = 1.0, generator: torch.Generator | None = Non
     return to_output(torch.where(apply, gray, f).reshape(n, c, h, w), x)
 
 
-def _rgb_to_hsv(f: Tensor) -> Tensor:
-    r, g, b = f.unbind(-3)
-    maxc, _ = f.max(-3)
-    minc, _ = f.min(-3)
-    v = maxc
-    delta = maxc - minc
-    s = torch.where(maxc > 0, delta / maxc.clamp_min(1e-8), torch.zeros_like(maxc))
-    safe = delta.clamp_min(1e-8)
-    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
-    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
-    return torch.stack([h, s, v], -3)
+# RGB <-> YIQ (NTSC): hue is an angle in the IQ (chroma) plane, so a hue shift is a rotation there.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
+_LUMA = _RGB_TO_YIQ[0]
 
 
-def _hsv_to_rgb(f: Tensor) -> Tensor:
-    h, s, v = f.unbind(-3)
-    i = torch.floor(h * 6.0)
-    frac = h * 6.0 - i
-    p, q, t = v * (1 - s), v * (1 - s * frac), v * (1 - s * (1 - frac))
-    i = i.long() % 6
-    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
-    out = [torch.zeros_like(v) for _ in range(3)]
-    for sector, rgb in enumerate(choices):
-        mask = i == sector
-        for ch in range(3):
-            out[ch] = torch.where(mask, rgb[ch], out[ch])
-    return torch.stack(out, -3)
+def color_jitter_matrices(brightness: Tensor, contrast: Tensor, saturation: Tensor, hue: Tensor) -> Tensor:
+    """Per-sample 3x3 colour maps A = c * b * Hue(h) @ Sat(s) for factor tensors of shape (N,).
+
+    Sat(s) = s I + (1 - s) 1 luma^T blends each pixel with its grey; Hue(h) rotates chroma by 2 pi h turns
+    in YIQ space. Both keep grey pixels grey (A 1 = c b 1), which is what lets contrast become an offset.
+    """
+    n = brightness.shape[0]
+    eye = torch.eye(3).expand(n, 3, 3)
+    sat = saturation.view(n, 1, 1) * eye + (1 - saturation.view(n, 1, 1)) * _LUMA.expand(n, 3, 3)
+    angle = 2 * torch.pi * hue
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(n, 3, 3)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = cos, -sin, sin, cos
+    hue_map = _YIQ_TO_RGB @ rot @ _RGB_TO_YIQ
+    return (contrast * brightness).view(n, 1, 1) * (hue_map @ sat)
 
 
 def color_jitter(
@@ -149,9 +144,14 @@ def color_jitter(
     hue: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Random brightness, contrast, saturation (factors in [1-b, 1+b]) and hue shift (in [-hue, hue] turns),
-    one set per sample shared by its frames; applied in that fixed order. Defaults follow RAD's colour jitter
-    (Laskin et al. 2020) in spirit; hue uses an RGB<->HSV round trip written here (no torchvision on CPU).
+    """Random brightness, contrast, saturation (factors in [1-b, 1+b]) and hue (in [-hue, hue] turns), one set
+    per sample shared by its frames. Defaults follow RAD's colour jitter (Laskin et al. 2020) in spirit.
+
+    The four steps are composed into one affine colour map per sample, applied as a single batched matmul
+    (written by hand, no torchvision on the CPU): brightness scales, contrast blends with each frame's mean
+    grey (an offset, because the other maps keep grey pixels grey), saturation blends with the pixel's grey,
+    and hue rotates the chroma plane in YIQ space (a linear stand-in for an HSV hue shift). Values are clipped
+    to [0, 255] once, at the end, not after each step.
     """
     n, c, h, w = check_images(x, "color_jitter", rgb=True)
     for arg, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
@@ -159,20 +159,16 @@ def color_jitter(
             raise ValueError(f"color_jitter: expected {arg} >= 0, got {value!r}")
     if not 0 <= hue <= 0.5:
         raise ValueError(f"color_jitter: expected hue in [0, 0.5], got {hue!r}")
-    u = _rand((n, 4), generator, x.device) * 2 - 1  # one row of factors per sample
-    shape = (n, 1, 1, 1, 1)
-    f = _frames(x) / 255.0
-    f = f * (1 + brightness * u[:, 0]).view(shape)
-    mean = _rgb_to_gray(f).mean(dim=(-3, -2, -1), keepdim=True)
-    f = (f - mean) * (1 + contrast * u[:, 1]).view(shape) + mean
-    gray = _rgb_to_gray(f)
-    f = (f - gray) * (1 + saturation * u[:, 2]).view(shape) + gray
-    f = f.clamp(0, 1)
-    if hue > 0:
-        hsv = _rgb_to_hsv(f)
-        hue_channel = (hsv[:, :, 0] + hue * u[:, 3].view(n, 1, 1, 1)) % 1.0
-        f = _hsv_to_rgb(torch.stack([hue_channel, hsv[:, :, 1], hsv[:, :, 2]], 2))
-    return to_output((f.clamp(0, 1) * 255.0).reshape(n, c, h, w), x)
+    u = _rand((n, 4), generator, torch.device("cpu")) * 2 - 1  # one row of factors per sample
+    b, con = 1 + brightness * u[:, 0], 1 + contrast * u[:, 1]
+    matrices = color_jitter_matrices(b, con, 1 + saturation * u[:, 2], hue * u[:, 3]).to(x.device)
+    k = c // 3
+    f = as_float(x).reshape(n * k, 3, h * w)
+    grey_mean = (f.mean(-1) * _LUMA.to(x.device)).sum(-1).view(n, k)  # per frame, before brightness
+    offset = ((1 - con) * b).to(x.device).view(n, 1) * grey_mean
+    out = torch.bmm(matrices.unsqueeze(1).expand(n, k, 3, 3).reshape(n * k, 3, 3), f)
+    out = out.add_(offset.view(n * k, 1, 1)).clamp_(0, 255)
+    return to_output(out.reshape(n, c, h, w), x)
 
 
 def gaussian_noise(x: Tensor, std: float = 8.0, generator: torch.Generator | None = None) -> Tensor:
