@@ -253,3 +253,24 @@ def test_shifts_cli_writes_a_grid_of_one_state_and_never_overwrites(tmp_path, mo
     assert image.ndim == 3 and image.shape[0] > 24
     before = out.read_bytes()
     assert main(args) == 1 and out.read_bytes() == before
+
+
+def test_camera_shift_never_goes_below_the_ground():
+    env = pipeline(CameraShift, intensity=1.0, min_height=0.3)
+    try:
+        play(env, seed=0, steps=1)
+        shift, scene = env.env, env._scene
+        lowest = []
+        for elevation in np.linspace(-shift.limits[1], shift.limits[1], 9):
+            shift.angles = np.array([0.0, elevation, 0.0])
+            shift.zoom = shift.zoom_range[1]
+            frame = scene.render([shift])
+            cameras = scene.renderer.scene.camera
+            lowest.append(min(float(c.pos[2]) for c in cameras))
+            for c in cameras:  # still looking along a unit direction, with up orthogonal to it
+                assert abs(np.linalg.norm(c.forward) - 1) < 1e-5 and abs(np.dot(c.forward, c.up)) < 1e-5
+            assert frame.std() > 0
+        assert min(lowest) >= 0.3 - 1e-6
+        assert np.isclose(min(lowest), 0.3, atol=1e-6), "the sweep must reach the floor for the rule to matter"
+    finally:
+        env.close()

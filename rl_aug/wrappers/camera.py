@@ -6,6 +6,10 @@ noise 0.1*scale with speed at most 0.4*scale (roll: pi/300*scale, at most pi/50*
 50%*scale and out at most 150%*scale of the distance to the agent. Here `intensity` plays that role. The
 pose is changed in the renderer's scene (an orbit around the agent's centre of mass), so the model and the
 physics are untouched and any MuJoCo camera works, tracking cameras included.
+
+Like DCS, the camera never goes below the ground: a pose whose position falls under `min_height` (world z;
+the floor of dm_control and gymnasium MuJoCo scenes is z = 0) is lifted to that height and re-aimed at the
+same look-at point.
 """
 
 from __future__ import annotations
@@ -34,10 +38,11 @@ class CameraShift(SceneShift):
 
     _salt = 3
 
-    def __init__(self, env: gym.Env, intensity: float = 0.2, dynamic: bool = True):
+    def __init__(self, env: gym.Env, intensity: float = 0.2, dynamic: bool = True, min_height: float = 0.05):
         if not 0.0 <= float(intensity) <= 1.0:
             raise ValueError(f"expected a camera shift intensity in [0, 1], got {intensity!r}")
-        super().__init__(env, intensity=intensity, dynamic=dynamic)
+        super().__init__(env, intensity=intensity, dynamic=dynamic, min_height=min_height)
+        self.min_height = float(min_height)
         s = float(intensity)
         self.intensity = s
         self.limits = np.array([np.pi / 2 * s, np.pi / 2 * s, np.pi / 2 * s])  # azimuth, elevation, roll
@@ -74,6 +79,12 @@ class CameraShift(SceneShift):
             offset = turn @ (pos - lookat) * self.zoom
             forward = turn @ forward
             up = _rotation(forward, roll) @ (turn @ up)
-            camera.pos[:] = lookat + offset
+            pos = lookat + offset
+            if pos[2] < self.min_height:  # keep the camera above the ground, still aimed at the same point
+                pos[2] = self.min_height
+                forward = (lookat - pos) / max(float(np.linalg.norm(lookat - pos)), 1e-9)
+                up = up - forward * float(up @ forward)
+                up = up / max(float(np.linalg.norm(up)), 1e-9)
+            camera.pos[:] = pos
             camera.forward[:] = forward
             camera.up[:] = up
