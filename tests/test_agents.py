@@ -16,13 +16,7 @@ from rl_aug.strategies.protocol import ActorCritic
 OBS = (6, 16, 16)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread (no OpenMP barriers on a shared 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = {"feature_dim": 8, "hidden_dim": 16, "num_filters": 4, "precision": "fp32", "channels_last": False}
 
 

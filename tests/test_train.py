@@ -19,13 +19,7 @@ from rl_aug.cli.train import main as cli_main
 SIZE = 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread (no OpenMP barriers on a shared 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 EPISODE = 6
 
 
