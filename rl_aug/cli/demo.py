@@ -124,7 +124,9 @@ def main(argv: list[str]) -> int:
     table = _speed_table(args.speed_batch, args.speed_repeats) if args.speed_repeats > 0 else None
     if table:
         floor = dict(table)["floor: memory copy"]
-        lines += ["", f"## Speed, batch {args.speed_batch} x 9x84x84 uint8, {torch.get_num_threads()} threads", ""]
+        lines += ["", f"## Speed, batch {args.speed_batch} x 9x84x84 uint8, {torch.get_num_threads()} threads", "",
+                  (f"A quick timing (median of {args.speed_repeats} calls, whatever else the machine is doing); "
+                   "`python benchmarks/augment.py` measures carefully and BENCHMARKS.md records it."), ""]
         lines += ["| op | ms | x memory copy |", "| --- | ---: | ---: |"]
         lines += [f"| {name} | {ms:.2f} | {ms / floor:.1f} |" for name, ms in table]
         print("\n".join(lines[-len(table) - 2 :]))
