@@ -20,6 +20,18 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = {"feature_dim": 8, "hidden_dim": 16, "num_filters": 4, "precision": "fp32", "channels_last": False}
 
 
+def squashed_sample(agent, h):
+    """Closed form of SAC's policy sample: a = tanh(u), u ~ N(mu, std), log std squashed into [-10, 2];
+    log pi is the N(u) log-density minus log(1 - tanh(u)^2)."""
+    mu, log_std = agent.actor.policy(agent.actor.trunk(h)).chunk(2, -1)
+    log_std = -10 + 0.5 * 12 * (torch.tanh(log_std) + 1)
+    u = mu + log_std.exp() * torch.randn_like(mu)
+    a = torch.tanh(u)
+    logp = (torch.distributions.Normal(mu, log_std.exp()).log_prob(u)
+            - torch.log(1 - a.pow(2) + 1e-12)).sum(-1, keepdim=True)
+    return a, logp
+
+
 def batch(n: int = 5, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     obs = torch.randint(0, 256, (n, *OBS), generator=g, dtype=torch.uint8)
@@ -46,13 +58,7 @@ def test_sac_losses_equal_closed_form():
     torch.manual_seed(1)
     with torch.no_grad():
         h = agent.encoder(next_obs)
-        mu, log_std = agent.actor.policy(agent.actor.trunk(h)).chunk(2, -1)
-        log_std = -10 + 0.5 * 12 * (torch.tanh(log_std) + 1)
-        u = mu + log_std.exp() * torch.randn_like(mu)
-        a = torch.tanh(u)
-        # log pi of a tanh-squashed Gaussian: N(u) log-density minus log(1 - tanh(u)^2)
-        logp = (torch.distributions.Normal(mu, log_std.exp()).log_prob(u)
-                - torch.log(1 - a.pow(2) + 1e-12)).sum(-1, keepdim=True)
+        a, logp = squashed_sample(agent, h)
         ht = agent.critic_target_encoder(next_obs)
         xt = torch.cat([agent.critic_target.trunk(ht), a], -1)
         v = torch.min(agent.critic_target.q1(xt), agent.critic_target.q2(xt)) - 0.1 * logp
@@ -70,12 +76,7 @@ def test_sac_losses_equal_closed_form():
     torch.manual_seed(2)
     with torch.no_grad():
         h = agent.encoder(obs)
-        mu, log_std = agent.actor.policy(agent.actor.trunk(h)).chunk(2, -1)
-        log_std = -10 + 0.5 * 12 * (torch.tanh(log_std) + 1)
-        u = mu + log_std.exp() * torch.randn_like(mu)
-        a = torch.tanh(u)
-        logp = (torch.distributions.Normal(mu, log_std.exp()).log_prob(u)
-                - torch.log(1 - a.pow(2) + 1e-12)).sum(-1, keepdim=True)
+        a, logp = squashed_sample(agent, h)
         xa = torch.cat([agent.critic.trunk(h), a], -1)
         q = torch.min(agent.critic.q1(xa), agent.critic.q2(xa))
         actor = (0.1 * logp - q).mean()
