@@ -76,3 +76,27 @@ def saved_replay_capacity(directory: str | Path) -> int:
         raise FileNotFoundError(f"expected a checkpoint in {directory}, found none")
     with np.load(found / REPLAY_FILE, allow_pickle=False) as data:
         return int(data["config"][4])
+
+
+def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,
+               device: str = "cpu") -> tuple[Any, Any, int]:
+    """(agent, run config, agent step) from a run directory written by `rl-aug train`, in eval mode.
+
+    Only the agent is read (not the replay), so evaluating a run never touches its gigabytes of frames."""
+    from omegaconf import OmegaConf
+
+    from agents.config import agent_classes, agent_kwargs
+
+    run_dir = Path(run_dir)
+    config = run_dir / "config.yaml"
+    found = find(run_dir / "checkpoint")
+    if not config.is_file() or found is None:
+        raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
+                                f"(written by `rl-aug train`), got {run_dir}")
+    cfg = OmegaConf.load(config)
+    kwargs = {**agent_kwargs(cfg), "device": device}
+    agent = agent_classes()[cfg.agent.name](obs_shape, action_dim, **kwargs)
+    state = torch.load(found / STATE_FILE, weights_only=False, map_location=device)
+    agent.load_state_dict(state["agent"])
+    agent.train(False)
+    return agent, cfg, int(state["counters"]["step"])

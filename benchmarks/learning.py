@@ -37,11 +37,12 @@ def launch(args: argparse.Namespace) -> None:
             d = run_dir(args.root, method, args.task, seed)
             overrides = [*METHODS[method], f"task={args.task}", f"seed={seed}", f"frames={args.frames}",
                          "run=benchmark", f"run.eval_every_frames={args.eval_every}",
-                         f"run.eval_episodes={args.eval_episodes}", f"run_dir={d}"]
+                         f"run.eval_episodes={args.eval_episodes}", f"run.num_threads={args.threads}",
+                         f"run_dir={d}"]
             if (d / "checkpoint" / "state.pt").is_file():
                 overrides.append("resume=true")
             d.parent.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
+            env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": str(args.threads)}
             with open(d.with_suffix(".log"), "a") as log:  # the child keeps its own copy of the descriptor
                 proc = subprocess.Popen([sys.executable, "-m", "rl_aug.cli", "train", *overrides], stdout=log,
                                         stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
@@ -112,6 +113,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--eval-every", type=int, default=10_000)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads per run (1: two runs share 2 cores; 2: one run alone on 2 cores)")
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
     args = parser.parse_args()
     launch(args) if args.action == "launch" else report(args)

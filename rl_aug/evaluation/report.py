@@ -1,0 +1,143 @@
+"""Write an evaluation to a directory: every episode (returns.csv), per-shift statistics (summary.csv), a
+markdown report with the DMC-GB-style table and the aggregate over shifts, a bar plot, and videos."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from rl_aug.evaluation.aggregate import aggregate
+from rl_aug.evaluation.rollout import EpisodeResult
+
+
+def _ordered(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def per_run_means(results: list[EpisodeResult]) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
+    """(labels, shifts, {label: (runs, shifts) mean return of each run under each shift})."""
+    labels = _ordered([r.label for r in results])
+    shifts = _ordered([r.shift for r in results])
+    returns: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for r in results:
+        returns[(r.label, r.run, r.shift)].append(r.episode_return)
+    scores = {}
+    for label in labels:
+        runs = _ordered([r.run for r in results if r.label == label])
+        missing = [(run, s) for run in runs for s in shifts if (label, run, s) not in returns]
+        if missing:
+            raise ValueError(f"expected every run of {label!r} evaluated under every shift; missing {missing}")
+        scores[label] = np.array([[np.mean(returns[(label, run, s)]) for s in shifts] for run in runs])
+    return labels, shifts, scores
+
+
+def summary_rows(results: list[EpisodeResult]) -> list[dict[str, float | int | str]]:
+    """One row per (label, shift): mean over runs of each run's mean return, std over runs and over episodes."""
+    labels, shifts, scores = per_run_means(results)
+    rows = []
+    for label in labels:
+        for j, shift in enumerate(shifts):
+            eps = [r.episode_return for r in results if r.label == label and r.shift == shift]
+            per_run = scores[label][:, j]
+            rows.append({"label": label, "shift": shift, "runs": len(per_run), "episodes": len(eps),
+                         "mean": float(per_run.mean()), "std_runs": float(per_run.std()),
+                         "std_episodes": float(np.std(eps))})
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def markdown(results: list[EpisodeResult], *, title: str = "Generalization evaluation", reps: int = 2000) -> str:
+    labels, shifts, scores = per_run_means(results)
+    summary = {(r["label"], r["shift"]): r for r in summary_rows(results)}
+    multi = any(len(s) > 1 for s in scores.values())
+    spread = "std over runs" if multi else "std over episodes (one run)"
+    lines = [f"# {title}", "", f"Episode return, mean +- {spread}.", "",
+             "| method | runs | " + " | ".join(shifts) + " |", "|---|---|" + "---|" * len(shifts)]
+    for label in labels:
+        cells = []
+        for s in shifts:
+            row = summary[(label, s)]
+            cells.append(f"{row['mean']:.1f} +- {row['std_runs'] if multi else row['std_episodes']:.1f}")
+        lines.append(f"| {label} | {len(scores[label])} | " + " | ".join(cells) + " |")
+    if any(s != "train" for s in shifts):
+        agg = aggregate(scores, shifts, reps=reps)
+        lines += ["", "Across the shifts (train excluded), returns / 1000, 95% stratified-bootstrap CI over runs"
+                  + (" (one run: the interval is a point)" if not multi else "") + ":", "",
+                  "| method | IQM | mean |", "|---|---|---|"]
+        for label in labels:
+            lines.append(f"| {label} | {agg[label]['iqm']} | {agg[label]['mean']} |")
+    episodes = _ordered([f"{r.label}/{r.run}" for r in results])
+    lines += ["", f"Runs: {', '.join(episodes)}. Every shift replays the same episode seeds (paired comparison)."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[EpisodeResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary_rows(results)
+    labels = _ordered([r["label"] for r in rows])
+    shifts = _ordered([r["shift"] for r in rows])
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(shifts), 3.6))
+    for i, label in enumerate(labels):
+        mine = [next(r for r in rows if r["label"] == label and r["shift"] == s) for s in shifts]
+        err = [r["std_runs"] if r["runs"] > 1 else r["std_episodes"] for r in mine]
+        ax.bar(np.arange(len(shifts)) + i * width, [r["mean"] for r in mine], width, yerr=err, capsize=3, label=label)
+    ax.set_xticks(np.arange(len(shifts)) + 0.4 - width / 2, shifts, fontsize=8)
+    ax.set_ylabel("episode return")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_videos(results: list[EpisodeResult], directory: Path, fps: int = 30) -> list[Path]:
+    import imageio.v2 as imageio
+
+    paths = []
+    for r in results:
+        if not r.frames:
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{r.label}-{r.run}-{r.shift}-ep{r.episode}.mp4".replace("/", "_")
+        tmp = path.with_name("." + path.stem + ".tmp.mp4")
+        imageio.mimsave(tmp, r.frames, fps=fps, macro_block_size=1)
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
+def write_report(directory: str | Path, results: list[EpisodeResult], *, title: str = "Generalization evaluation",
+                 reps: int = 2000) -> Path:
+    """Write returns.csv, summary.csv, report.md, shifts.png (and videos/) into a new `directory`.
+
+    The directory must not exist yet: an earlier evaluation is never overwritten."""
+    if not results:
+        raise ValueError("expected evaluation results, got none")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=False)
+    _write_csv(directory / "returns.csv", [
+        {"label": r.label, "run": r.run, "shift": r.shift, "episode": r.episode, "seed": r.seed,
+         "episode_return": r.episode_return, "length": r.length} for r in results])
+    _write_csv(directory / "summary.csv", summary_rows(results))
+    (directory / "report.md").write_text(markdown(results, title=title, reps=reps))
+    plot(results, directory / "shifts.png")
+    write_videos(results, directory / "videos")
+    return directory

@@ -1,0 +1,166 @@
+"""Generalization evaluation: IQM and the stratified bootstrap against hand-computed values, paired episode
+seeds across shifts, the report files, and `rl-aug evaluate` on a real (tiny) trained run."""
+
+from __future__ import annotations
+
+import csv
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rl_aug.evaluation import (
+    aggregate,
+    episode_seeds,
+    evaluate_shifts,
+    iqm,
+    stratified_bootstrap,
+    write_report,
+)
+from rl_aug.evaluation.report import summary_rows
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_iqm_drops_a_quarter_from_each_end():
+    assert iqm(np.arange(1, 9)) == pytest.approx(4.5)  # mean of 3, 4, 5, 6
+    assert iqm(np.array([[100.0, 1.0], [2.0, 3.0]])) == pytest.approx(2.5)  # 1 | 2, 3 | 100
+    assert iqm(np.array([7.0])) == 7.0
+    with pytest.raises(ValueError, match="empty"):
+        iqm(np.array([]))
+
+
+def test_stratified_bootstrap_resamples_runs_within_each_task():
+    scores = np.array([[0.0, 1.0], [0.0, 3.0], [0.0, 5.0]])  # task 0 is all zeros
+    col0_max = stratified_bootstrap(scores, lambda s: float(s[:, 0].max()), reps=500)
+    assert (col0_max.point, col0_max.low, col0_max.high) == (0.0, 0.0, 0.0)  # never mixed with task 1
+    mean = stratified_bootstrap(scores, lambda s: float(s.mean()), reps=4000, seed=1)
+    assert mean.point == pytest.approx(1.5)
+    assert 0.5 <= mean.low < 1.5 < mean.high <= 2.5  # bounds: all-1 and all-5 resamples of task 1
+    one_run = stratified_bootstrap(scores[:1], lambda s: float(s.mean()), reps=100)
+    assert one_run.low == one_run.high == one_run.point == pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"\(runs, tasks\)"):
+        stratified_bootstrap(np.zeros(3), np.mean)
+
+
+def test_aggregate_excludes_train_and_scales():
+    scores = {"a": np.array([[900.0, 100.0, 300.0], [900.0, 300.0, 500.0]])}
+    agg = aggregate(scores, ["train", "color_hard", "video_hard"], reps=200)
+    assert agg["a"]["mean"].point == pytest.approx(0.3)
+    assert agg["a"]["iqm"].point == pytest.approx(0.3)  # 4 scores: keep 0.3, 0.3
+    with pytest.raises(ValueError, match="shape"):
+        aggregate({"a": np.zeros((2, 2))}, ["train", "x", "y"])
+    with pytest.raises(ValueError, match="outside"):
+        aggregate(scores, ["train", "train", "train"])
+
+
+class ShiftEnv(gym.Env):
+    """Three steps; reward = offset of the shift + the first uniform draw of the reset seed."""
+
+    closed = 0
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+        self.observation_space = gym.spaces.Box(0, 255, (6, 4, 4), np.uint8)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.draw, self.t = float(self.np_random.uniform()), 0
+        return np.full((6, 4, 4), self.t, np.uint8), {}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full((6, 4, 4), self.t, np.uint8)
+        return obs, self.offset + self.draw + float(action[0]), False, self.t >= 3, {}
+
+    def close(self):
+        ShiftEnv.closed += 1
+
+
+def test_evaluate_shifts_pairs_episode_seeds_and_records_frames():
+    offsets = {"train": 0.0, "color_hard": -1.0}
+    ShiftEnv.closed = 0
+    results = evaluate_shifts(lambda obs: np.array([0.5], np.float32), lambda s: ShiftEnv(offsets[s]),
+                              ["train", "color_hard"], episodes=3, seed=7, label="m", run="s1", record=1)
+    seeds = episode_seeds(7, 3)
+    assert len(set(seeds)) == 3 and ShiftEnv.closed == 2
+    for r in results:
+        assert r.seed == seeds[r.episode]
+        draw = float(np.random.Generator(np.random.PCG64(r.seed)).uniform())  # gymnasium's np_random(seed)
+        assert r.episode_return == pytest.approx(3 * (offsets[r.shift] + draw + 0.5))
+        assert r.length == 3
+        assert len(r.frames) == (4 if r.episode == 0 else 0)
+    train = [r.episode_return for r in results if r.shift == "train"]
+    hard = [r.episode_return for r in results if r.shift == "color_hard"]
+    assert np.allclose(np.subtract(train, hard), 3.0)  # same seeds: only the shift differs
+    assert results[0].frames[1].shape == (4, 4, 3) and results[0].frames[1].max() == 1
+
+
+def test_write_report_values_and_no_overwrite(tmp_path):
+    from rl_aug.evaluation import EpisodeResult
+
+    results = [EpisodeResult(label, run, shift, ep, ep, ret, 10)
+               for label, run, shift, ep, ret in [
+                   ("a", "s1", "train", 0, 10.0), ("a", "s1", "train", 1, 20.0),
+                   ("a", "s2", "train", 0, 30.0), ("a", "s2", "train", 1, 40.0),
+                   ("a", "s1", "video_hard", 0, 0.0), ("a", "s1", "video_hard", 1, 2.0),
+                   ("a", "s2", "video_hard", 0, 4.0), ("a", "s2", "video_hard", 1, 6.0)]]
+    rows = {r["shift"]: r for r in summary_rows(results)}
+    assert rows["train"]["mean"] == pytest.approx(25.0)
+    assert rows["train"]["std_runs"] == pytest.approx(10.0)  # run means 15 and 35
+    assert rows["video_hard"]["std_episodes"] == pytest.approx(np.std([0, 2, 4, 6]))
+    out = write_report(tmp_path / "ev", results, reps=100)
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "returns.csv", "shifts.png", "summary.csv"]
+    text = (out / "report.md").read_text()
+    assert "| a | 2 | 25.0 +- 10.0 | 3.0 +- 2.0 |" in text
+    with open(out / "returns.csv") as fh:
+        assert [float(r["episode_return"]) for r in csv.DictReader(fh)] == [10, 20, 30, 40, 0, 2, 4, 6]
+    with pytest.raises(FileExistsError):
+        write_report(tmp_path / "ev", results)
+    with pytest.raises(ValueError, match="missing"):
+        write_report(tmp_path / "ev2", results[:-2])
+
+
+def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
+    import envs
+    from agents.checkpoint import load_agent
+    from agents.config import compose
+    from agents.train import Trainer
+    from rl_aug.cli.evaluate import main as evaluate_main
+
+    cfg = compose(["agent=sac", "strategy=drq", "task=cartpole-swingup", "task.size=32", "frames=1000",
+                   f"run_dir={tmp_path / 'run'}", "run.eval_every_frames=1000", "run.eval_episodes=1",
+                   "run.save_video=false", "run.progress=false", "run.tensorboard=false",
+                   "agent.feature_dim=8", "agent.hidden_dim=16", "agent.num_filters=4", "agent.batch_size=8",
+                   "agent.seed_steps=100"])
+    trainer = Trainer(cfg)
+    trainer.run()
+    obs = np.random.default_rng(0).integers(0, 256, (9, 32, 32), dtype=np.uint8)
+    expected_action = trainer.agent.act(obs, trainer.step, eval_mode=True)
+    trainer.close()
+
+    agent, loaded_cfg, step = load_agent(tmp_path / "run", (9, 32, 32), 1)
+    assert step == 125 and loaded_cfg.strategy.name == "drq"
+    np.testing.assert_array_equal(agent.act(obs, step, eval_mode=True), expected_action)
+
+    out = tmp_path / "eval"
+    assert evaluate_main([str(tmp_path / "run"), "--shifts", "train,color_easy", "--episodes", "1",
+                          "--seed", "3", "--out", str(out), "--reps", "50"]) == 0
+    with open(out / "returns.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["shift"] for r in rows] == ["train", "color_easy"]
+    assert rows[0]["run"] == "seed1@1000" and rows[0]["label"] == "sac-drq"
+
+    env = envs.make("cartpole-swingup", size=32)  # the manual rollout with the same reset seed
+    o, _ = env.reset(seed=episode_seeds(3, 1)[0])
+    total, done = 0.0, False
+    while not done:
+        o, r, term, trunc, _ = env.step(agent.act(o, step, eval_mode=True))
+        total, done = total + r, term or trunc
+    env.close()
+    assert float(rows[0]["episode_return"]) == pytest.approx(total, rel=1e-6)
+    assert "sac-drq" in (out / "report.md").read_text()
+    assert evaluate_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # never overwrites
+    assert evaluate_main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "e3")]) == 2
+    assert "expected a run directory" in capsys.readouterr().err
