@@ -1,0 +1,104 @@
+"""stable-baselines3's SAC whose gradient steps go through an rl_aug strategy (DrQ, RAD, SVEA, SODA, ...).
+
+Extended the way sb3-contrib extends SB3 (subclass, override `train`, declare what to save): collection,
+logging, callbacks, schedules, `save`/`load` and `predict` are SB3's. The strategy is given by name and
+options (like `policy_kwargs`), so a saved model rebuilds it on `load`; its state (generator, SODA heads)
+is saved with the policy. Observations must be images as SB3 and the strategies expect them: Box uint8
+(C, H, W), frames stacked on the channel axis (e.g. `envs.make(...)`, or PixelObservation + FrameStack).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from stable_baselines3 import SAC
+
+from rl_aug.sb3.adapter import SB3ActorCritic
+from rl_aug.strategies.protocol import Batch
+
+
+class _StrategyState:
+    """Adapts a strategy's state_dict / load_state_dict to the signature SB3's set_parameters calls."""
+
+    def __init__(self, model: AugmentedSAC) -> None:
+        self.model = model
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.model.strategy.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        del strict
+        self.model.strategy.load_state_dict(state)
+
+
+class AugmentedSAC(SAC):
+    """SAC (stable_baselines3) trained through `rl_aug.strategies.make(strategy, **strategy_kwargs)`.
+
+    Args:
+        strategy: a name from `rl_aug.strategies.available()` ("none", "drq", "rad", "svea", "soda",
+            "tangent_prop", "actor_kl").
+        strategy_kwargs: its options, e.g. {"strong": "overlay(alpha=0.5)", "regularizers": ["actor_kl"]}.
+        strategy_seed: seeds the strategy's augmentation generator (default: drawn from torch's RNG, which
+            SB3 seeds from `seed`).
+        Every other argument is SB3 SAC's.
+    """
+
+    def __init__(self, policy: Any, env: Any, *args: Any, strategy: str = "drq",
+                 strategy_kwargs: Mapping[str, Any] | None = None, strategy_seed: int | None = None,
+                 **kwargs: Any) -> None:
+        from rl_aug import strategies
+
+        if not isinstance(strategy, str) or strategy not in strategies.available():
+            raise ValueError(f"expected strategy one of {strategies.available()}, got {strategy!r} "
+                             "(pass options through strategy_kwargs so a saved model can rebuild it)")
+        self.strategy_name = strategy
+        self.strategy_kwargs = dict(strategy_kwargs or {})
+        self.strategy_seed = strategy_seed
+        super().__init__(policy, env, *args, **kwargs)
+
+    def _setup_model(self) -> None:
+        from rl_aug import strategies
+
+        super()._setup_model()
+        space = self.observation_space
+        if space is None or space.dtype != np.uint8 or len(space.shape) != 3 or space.shape[0] % 3:
+            raise ValueError(
+                f"expected a Box uint8 (C, H, W) observation space with C a multiple of 3, got {space}: "
+                "stack RGB frames on the channel axis (rl_aug.wrappers.PixelObservation + FrameStack)")
+        self.agent = SB3ActorCritic(self)
+        self.strategy = strategies.make(self.strategy_name, **self.strategy_kwargs)
+        if self.strategy_seed is not None:
+            self.strategy.seed = int(self.strategy_seed)
+        self.strategy.attach(self.agent)
+        self.strategy_state = _StrategyState(self)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "agent", "strategy", "strategy_state"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        return [*state_dicts, "strategy_state"], variables
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        """`gradient_steps` strategy updates on replay batches; metrics go to SB3's logger under train/."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.agent._optimizers("critic") + self.agent._optimizers("actor"))
+        aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: separate image batch (DMC-GB)
+        aux_every = int(getattr(self.strategy, "aux_every", 1))
+        metrics: dict[str, list[float]] = defaultdict(list)
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            gamma = data.discounts if data.discounts is not None else self.gamma
+            batch = Batch(obs=data.observations, action=data.actions, reward=data.rewards,
+                          discount=(1.0 - data.dones) * gamma, next_obs=data.next_observations)
+            if aux_batch and self._n_updates % aux_every == 0:
+                batch.aux_obs = self.replay_buffer.sample(int(aux_batch), env=self._vec_normalize_env).observations
+            for key, value in self.strategy.update(self.agent, batch, self._n_updates).items():
+                metrics[key].append(float(value))
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for key, values in metrics.items():
+            self.logger.record(f"train/{key}", float(np.mean(values)))
