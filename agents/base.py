@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agents.networks import Encoder, soft_update
-from rl_aug.strategies.protocol import Part
+from rl_aug.strategies.protocol import Part, double_q_loss, step_optimizers
 
 PRECISIONS = ("bf16", "fp32")
 
@@ -78,14 +77,7 @@ class PixelActorCritic:
         return self.critic(self.encode(obs), action)
 
     def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        q1, q2 = self.q_values(obs, action)
-        loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
-        return loss, {
-            "critic_loss": loss.item(),
-            "q1": q1.mean().item(),
-            "q2": q2.mean().item(),
-            "target_q": target.mean().item(),
-        }
+        return double_q_loss(*self.q_values(obs, action), target)
 
     def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
         raise NotImplementedError
@@ -93,12 +85,7 @@ class PixelActorCritic:
     def optimize(self, loss: Tensor, which: Part) -> None:
         if which not in ("critic", "actor"):
             raise ValueError(f"expected which in ('critic', 'actor'), got {which!r}")
-        optimizers = self._optimizers(which)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        step_optimizers(loss, self._optimizers(which))
 
     def _soft_update_pairs(self) -> list[tuple[nn.Module, nn.Module, float]]:
         raise NotImplementedError

@@ -38,7 +38,7 @@ def launch(args: argparse.Namespace) -> None:
             overrides = [*METHODS[method], f"task={args.task}", f"seed={seed}", f"frames={args.frames}",
                          "run=benchmark", f"run.eval_every_frames={args.eval_every}",
                          f"run.eval_episodes={args.eval_episodes}", f"run.num_threads={args.threads}",
-                         f"run_dir={d}"]
+                         f"run_dir={d}", *args.set]
             if (d / "checkpoint" / "state.pt").is_file():
                 overrides.append("resume=true")
             d.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +115,8 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads per run (1: two runs share 2 cores; 2: one run alone on 2 cores)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="more `rl-aug train` overrides, e.g. run.checkpoint_every_frames=2000")
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
     args = parser.parse_args()
     launch(args) if args.action == "launch" else report(args)

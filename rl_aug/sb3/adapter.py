@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal, TanhTransform, TransformedDistribution
 
-from rl_aug.strategies.protocol import Part
+from rl_aug.strategies.protocol import Part, double_q_loss, step_optimizers
 
 
 class SB3ActorCritic:
@@ -70,10 +69,7 @@ class SB3ActorCritic:
         return reward + discount * (q_next - self.alpha.detach() * log_prob.reshape(-1, 1))
 
     def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        q1, q2 = self.q_values(obs, action)
-        loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
-        return loss, {"critic_loss": float(loss.detach()), "q1": float(q1.detach().mean()),
-                      "q2": float(q2.detach().mean()), "target_q": float(target.mean())}
+        return double_q_loss(*self.q_values(obs, action), target)
 
     def policy(self, obs: Tensor, step: int) -> Distribution:
         """SB3's squashed diagonal Gaussian as a torch distribution (for ActorKL)."""
@@ -102,12 +98,7 @@ class SB3ActorCritic:
         return [m.actor.optimizer] + ([m.ent_coef_optimizer] if m.ent_coef_optimizer is not None else [])
 
     def optimize(self, loss: Tensor, which: Part) -> None:
-        optimizers = self._optimizers(which)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        step_optimizers(loss, self._optimizers(which))
 
     def update_targets(self) -> None:
         from stable_baselines3.common.utils import polyak_update

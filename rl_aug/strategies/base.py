@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from rl_aug.strategies.augmentation import Augmentation
-from rl_aug.strategies.protocol import Batch
+from rl_aug.strategies.protocol import Batch, double_q_loss
 
 # What every strategy calls on an agent (see protocol.ActorCritic).
 BASE_REQUIREMENTS: tuple[str, ...] = (
@@ -214,9 +213,7 @@ class Strategy:
             if input_grad:
                 x = group.obs.float().requires_grad_(True)
                 q1, q2 = agent.q_values(x, action)
-                loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
-                group_metrics = {"critic_loss": float(loss.detach()), "q1": float(q1.detach().mean()),
-                                 "q2": float(q2.detach().mean()), "target_q": float(y.mean())}
+                loss, group_metrics = double_q_loss(q1, q2, y)
                 for reg in self.regularizers:
                     penalty = reg.critic_penalty(x, q1, q2, group.n_views, self.generator)
                     if penalty is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 Part = Literal["critic", "actor"]
@@ -82,3 +83,20 @@ class ActorCritic(Protocol):
     def update_targets(self) -> None:
         """Polyak-average the target networks."""
         ...
+
+
+def double_q_loss(q1: Tensor, q2: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """The protocol's critic loss, MSE(Q1, y) + MSE(Q2, y), and its metrics: one definition for every agent
+    (and for strategies that need Q values themselves, e.g. TangentProp's input gradient)."""
+    loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
+    return loss, {"critic_loss": float(loss.detach()), "q1": float(q1.detach().mean()),
+                  "q2": float(q2.detach().mean()), "target_q": float(target.detach().mean())}
+
+
+def step_optimizers(loss: Tensor, optimizers: list[torch.optim.Optimizer]) -> None:
+    """Zero the grads of `optimizers`, back-propagate `loss`, step them: what `optimize(loss, which)` does."""
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
