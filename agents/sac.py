@@ -79,6 +79,8 @@ class SAC(PixelActorCritic):
         return reward + discount * value
 
     def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+        # Encoded again (not the critic's features): the update calls this after the critic step, so the
+        # actor reads the updated convs, as DrQ's actor forward does (drq.py: actor update after critic update).
         with torch.no_grad():
             h = self.encode(obs)
         dist = self.actor(h)
