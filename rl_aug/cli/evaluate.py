@@ -52,20 +52,19 @@ def main(argv: list[str]) -> int:
     from rl_aug.evaluation import evaluate_shifts, write_report
 
     results = []
-    for run_dir in args.runs:
-        try:
-            import omegaconf
+    from omegaconf import OmegaConf
 
-            task = omegaconf.OmegaConf.load(run_dir / "config.yaml").task
-        except FileNotFoundError:
+    for run_dir in args.runs:
+        if not (run_dir / "config.yaml").is_file():
             print(f"rl-aug evaluate: expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}",
                   file=sys.stderr)
             return 2
+        task = OmegaConf.load(run_dir / "config.yaml").task
 
-        def make_env(shift: str, task=task):
+        def make_env(shift: str, task=task):  # "train": whatever the run trained on (task.shift, usually none)
             return envs.make(task.name, frame_stack=task.frame_stack, size=task.size,
                              action_repeat=task.action_repeat, render_quality=task.render_quality,
-                             shift=None if shift == "train" else shift, assets_dir=args.assets_dir)
+                             shift=task.shift if shift == "train" else shift, assets_dir=args.assets_dir)
 
         probe = make_env("train")
         obs_shape = tuple(int(s) for s in probe.observation_space.shape)
