@@ -125,6 +125,8 @@ class Trainer:
         self.eval_rows: list[dict[str, float]] = []
         if resuming:
             self._load()
+            # A resumed run may ask for a different checkpoint interval: it applies from now on.
+            self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
             OmegaConf.save(cfg, self.run_dir / "config.yaml")
         self.writer = None

@@ -135,6 +135,21 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path, agen
     assert eval_a == eval_b
 
 
+def test_a_resumed_run_takes_a_new_checkpoint_interval(tmp_path):
+    """Saved counters hold the next checkpoint step of the old interval; a shorter one asked on resume wins."""
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "run.checkpoint_every_frames=30")), env_factory=point_env)
+    t.run(until_frames=6)
+    t.close()
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true", "run.checkpoint_every_frames=12")),
+                env_factory=point_env)
+    saved_at: list[int] = []
+    save = t.save_checkpoint
+    t.save_checkpoint = lambda: (saved_at.append(t.frame), save())[1]
+    t.run()
+    t.close()
+    assert saved_at == [18, 30, 36]  # every 12 frames from the resume at 6, then the end of the run
+
+
 def test_existing_run_dir_is_never_overwritten_unless_asked(tmp_path):
     cfg = compose(overrides(tmp_path, "sac", "drq", "frames=6"))
     t = Trainer(cfg, env_factory=point_env)
