@@ -89,7 +89,8 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
 
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"
-    found = find(run_dir / "checkpoint")
+    ckpt = run_dir / "checkpoint"
+    found = next((d for d in (ckpt, ckpt.with_name(ckpt.name + ".old")) if (d / STATE_FILE).is_file()), None)
     if not config.is_file() or found is None:
         raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
                                 f"(written by `rl-aug train`), got {run_dir}")

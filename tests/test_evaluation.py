@@ -43,6 +43,21 @@ def test_stratified_bootstrap_resamples_runs_within_each_task():
         stratified_bootstrap(np.zeros(3), np.mean)
 
 
+def test_iqm_equals_a_trimmed_mean_for_any_size():
+    rng = np.random.default_rng(0)
+    for n in range(1, 23):
+        x = rng.normal(size=n)
+        cut = int(0.25 * n)  # scipy.stats.trim_mean(x, 0.25) cuts int(0.25 n) from each end
+        assert iqm(x) == pytest.approx(np.sort(x)[cut:n - cut].mean())
+
+
+def test_bootstrap_draws_runs_independently_per_task():
+    # Two identical columns: a bootstrap sharing one run index across tasks would keep them equal.
+    scores = np.repeat(np.arange(6, dtype=float)[:, None], 2, axis=1)
+    spread = stratified_bootstrap(scores, lambda s: float(np.abs(s[:, 0] - s[:, 1]).sum()), reps=200)
+    assert spread.point == 0.0 and spread.high > 0.0
+
+
 def test_aggregate_excludes_train_and_scales():
     scores = {"a": np.array([[900.0, 100.0, 300.0], [900.0, 300.0, 500.0]])}
     agg = aggregate(scores, ["train", "color_hard", "video_hard"], reps=200)
@@ -114,12 +129,15 @@ def test_write_report_values_and_no_overwrite(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["report.md", "returns.csv", "shifts.png", "summary.csv"]
     text = (out / "report.md").read_text()
     assert "| a | 2 | 25.0 +- 10.0 | 3.0 +- 2.0 |" in text
+    assert "| a | 0.003 [0.001, 0.005] | 0.003 [0.001, 0.005] |" in text  # run means 1 and 5, / 1000
     with open(out / "returns.csv") as fh:
         assert [float(r["episode_return"]) for r in csv.DictReader(fh)] == [10, 20, 30, 40, 0, 2, 4, 6]
     with pytest.raises(FileExistsError):
         write_report(tmp_path / "ev", results)
     with pytest.raises(ValueError, match="missing"):
         write_report(tmp_path / "ev2", results[:-2])
+    with pytest.raises(ValueError, match="twice"):
+        write_report(tmp_path / "ev3", results + results[:1])
 
 
 def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
@@ -150,7 +168,8 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
     with open(out / "returns.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["shift"] for r in rows] == ["train", "color_easy"]
-    assert rows[0]["run"] == "seed1@1000" and rows[0]["label"] == "sac-drq"
+    assert rows[0]["run"] == f"{tmp_path / 'run'} (seed 1, 1000 frames)"
+    assert rows[0]["label"] == "cartpole-swingup sac-drq"
 
     env = envs.make("cartpole-swingup", size=32)  # the manual rollout with the same reset seed
     o, _ = env.reset(seed=episode_seeds(3, 1)[0])
@@ -160,7 +179,8 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
         total, done = total + r, term or trunc
     env.close()
     assert float(rows[0]["episode_return"]) == pytest.approx(total, rel=1e-6)
-    assert "sac-drq" in (out / "report.md").read_text()
+    assert "| cartpole-swingup sac-drq | 1 |" in (out / "report.md").read_text()
+    assert evaluate_main([str(tmp_path / "run"), str(tmp_path / "run"), "--out", str(tmp_path / "e2")]) == 2
     assert evaluate_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # never overwrites
     assert evaluate_main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "e3")]) == 2
     assert "expected a run directory" in capsys.readouterr().err

@@ -158,3 +158,31 @@ def test_clear_errors():
         AugmentedSAC("MlpPolicy", FlatEnv(), strategy="drq")
     with pytest.raises(TypeError, match="stable_baselines3.SAC"):
         SB3ActorCritic(object())
+    for bad, message in [({"policy_kwargs": {**SMALL, "n_critics": 3}}, "n_critics=3"),
+                         ({"use_sde": True}, "use_sde"),
+                         ({"policy_kwargs": {**SMALL, "share_features_extractor": True}}, "share_features_extractor")]:
+        kwargs = {"policy_kwargs": SMALL, **bad}
+        with pytest.raises(ValueError, match=message):
+            AugmentedSAC("CnnPolicy", NoiseImageEnv(), strategy="drq", buffer_size=50, **kwargs)
+
+
+def test_train_builds_the_batch_from_sb3_replay_with_n_step_discounts(monkeypatch):
+    m = model("none", n_steps=3)
+    m.learn(25)  # fills the replay past learning_starts
+    seen = {}
+
+    def spy(agent, batch, step):
+        seen["batch"], seen["step"] = batch, step
+        return {}
+
+    monkeypatch.setattr(m.strategy, "update", spy)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    m.train(gradient_steps=1, batch_size=8)
+    np.random.seed(0)
+    data = m.replay_buffer.sample(8)  # the same draw (SB3 samples indices with numpy)
+    batch = seen["batch"]
+    assert batch.obs.dtype == torch.uint8 and torch.equal(batch.obs, data.observations)
+    torch.testing.assert_close(batch.discount, (1 - data.dones) * data.discounts)
+    torch.testing.assert_close(batch.reward, data.rewards)
+    assert seen["step"] == m._n_updates

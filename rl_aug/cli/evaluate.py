@@ -47,6 +47,9 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
+    if len({p.resolve() for p in args.runs}) != len(args.runs):
+        print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
+        return 2
     import envs
     from agents.checkpoint import load_agent
     from rl_aug.evaluation import evaluate_shifts, write_report
@@ -79,10 +82,11 @@ def main(argv: list[str]) -> int:
         def policy(obs, agent=agent, step=step, low=low, high=high):
             return low + (agent.act(obs, step, eval_mode=True) + 1.0) * 0.5 * (high - low)
 
-        label = f"{cfg.agent.name}-{cfg.strategy.name}"
+        regs = [r if isinstance(r, str) else r.get("name", "?") for r in cfg.strategy.get("regularizers") or []]
+        label = f"{task.name} {cfg.agent.name}-{'+'.join([cfg.strategy.name, *regs])}"
         results += evaluate_shifts(policy, make_env, shifts, episodes=args.episodes, seed=args.seed, label=label,
-                                   run=f"seed{cfg.seed}@{step * int(task.action_repeat)}", record=args.videos,
-                                   progress=print)
+                                   run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
+                                   record=args.videos, progress=print)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",
                  reps=args.reps)
     print((out / "report.md").read_text())

@@ -5,7 +5,8 @@
     write_report(out_dir, results)      # returns.csv, summary.csv, report.md, shifts.png
 
 `policy` maps one observation to one action; `make_env(shift)` builds the env for a shift name. Nothing
-here knows our agents or envs, so any gymnasium env and any policy (an SB3 model's `predict`, ours) fit.
+here knows our agents or envs, so any gymnasium env and any policy fit (an SB3 model:
+`lambda obs: model.predict(obs, deterministic=True)[0]`).
 `rl-aug evaluate RUN_DIR ...` wires it to run directories written by `rl-aug train`.
 """
 

@@ -23,7 +23,12 @@ def per_run_means(results: list[EpisodeResult]) -> tuple[list[str], list[str], d
     labels = _ordered([r.label for r in results])
     shifts = _ordered([r.shift for r in results])
     returns: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    seen: set[tuple[str, str, str, int]] = set()
     for r in results:
+        key = (r.label, r.run, r.shift, r.episode)
+        if key in seen:
+            raise ValueError(f"expected each (label, run, shift, episode) once, got {key} twice: give runs distinct ids")
+        seen.add(key)
         returns[(r.label, r.run, r.shift)].append(r.episode_return)
     scores = {}
     for label in labels:
@@ -61,20 +66,21 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def markdown(results: list[EpisodeResult], *, title: str = "Generalization evaluation", reps: int = 2000) -> str:
     labels, shifts, scores = per_run_means(results)
     summary = {(r["label"], r["shift"]): r for r in summary_rows(results)}
-    multi = any(len(s) > 1 for s in scores.values())
-    spread = "std over runs" if multi else "std over episodes (one run)"
-    lines = [f"# {title}", "", f"Episode return, mean +- {spread}.", "",
-             "| method | runs | " + " | ".join(shifts) + " |", "|---|---|" + "---|" * len(shifts)]
+    lines = [f"# {title}", "", ("Episode return, mean +- std over runs (a method with one run: std over its "
+             "episodes, marked *)."), "", "| method | runs | " + " | ".join(shifts) + " |",
+             "|---|---|" + "---|" * len(shifts)]
     for label in labels:
+        multi = len(scores[label]) > 1
         cells = []
         for s in shifts:
             row = summary[(label, s)]
-            cells.append(f"{row['mean']:.1f} +- {row['std_runs'] if multi else row['std_episodes']:.1f}")
+            cells.append(f"{row['mean']:.1f} +- {row['std_runs'] if multi else row['std_episodes']:.1f}"
+                         + ("" if multi else "*"))
         lines.append(f"| {label} | {len(scores[label])} | " + " | ".join(cells) + " |")
     if any(s != "train" for s in shifts):
         agg = aggregate(scores, shifts, reps=reps)
-        lines += ["", "Across the shifts (train excluded), returns / 1000, 95% stratified-bootstrap CI over runs"
-                  + (" (one run: the interval is a point)" if not multi else "") + ":", "",
+        lines += ["", ("Across the shifts (train excluded), returns / 1000, 95% stratified-bootstrap CI over runs "
+                  "(with one run the interval is a point):"), "",
                   "| method | IQM | mean |", "|---|---|---|"]
         for label in labels:
             lines.append(f"| {label} | {agg[label]['iqm']} | {agg[label]['mean']} |")
@@ -116,7 +122,8 @@ def write_videos(results: list[EpisodeResult], directory: Path, fps: int = 30) -
         if not r.frames:
             continue
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{r.label}-{r.run}-{r.shift}-ep{r.episode}.mp4".replace("/", "_")
+        name = f"{r.label}-{r.run}-{r.shift}-ep{r.episode}"
+        path = directory / ("".join(c if c.isalnum() or c in "-_.@" else "_" for c in name) + ".mp4")
         tmp = path.with_name("." + path.stem + ".tmp.mp4")
         imageio.mimsave(tmp, r.frames, fps=fps, macro_block_size=1)
         os.replace(tmp, path)

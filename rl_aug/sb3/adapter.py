@@ -10,7 +10,11 @@ What stays SB3's own (and differs from DrQ, see references.md): with SB3's defau
 `share_features_extractor=False` the actor has its own CNN, trained by the actor loss; `encoder` here is the
 critic's features extractor (what SODA's auxiliary loss trains and what TangentProp differentiates through).
 The update order is the strategies' (critic, then actor and temperature, then targets: DrQ's order), not
-SB3's (temperature first); the temperature in the target is the current one either way.
+SB3's (temperature first); the temperature in the target is the current one either way. Targets are
+updated when the model's running update count is a multiple of `target_update_interval` (SB3 counts the
+gradient steps of each `train` call from 0; the two agree for the default interval 1). The logged
+`critic_loss` is the protocol's (twice SB3's) on the first view group; `critic_total_loss` is what is optimized.
+Rejected with a clear error: n_critics != 2, use_sde=True, share_features_extractor=True.
 """
 
 from __future__ import annotations
@@ -32,6 +36,17 @@ class SB3ActorCritic:
 
         if not isinstance(model, SAC):
             raise TypeError(f"expected a stable_baselines3.SAC model, got {type(model).__name__}")
+        policy = model.policy
+        unsupported = []
+        if getattr(model.critic, "n_critics", 2) != 2:
+            unsupported.append(f"n_critics={model.critic.n_critics} (the protocol is clipped double Q: use 2)")
+        if model.use_sde:
+            unsupported.append("use_sde=True (gSDE noise and its log_std parameter are not part of the protocol)")
+        if policy.share_features_extractor:
+            unsupported.append("share_features_extractor=True (SB3 then trains the CNN from the actor loss only and "
+                               "the critic cannot reach it; the strategies need the critic to train it)")
+        if unsupported:
+            raise ValueError(f"rl_aug.sb3 supports SB3 SAC with its defaults here; got {'; '.join(unsupported)}")
         self.model = model
         self.device = torch.device(model.device)
         self.obs_shape = tuple(int(d) for d in model.observation_space.shape)
