@@ -51,11 +51,11 @@ def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> 
     return directory
 
 
-def find(directory: str | Path) -> Path | None:
-    """The complete checkpoint directory (falls back to `.old` after a crash between the two renames)."""
+def find(directory: str | Path, files: tuple[str, ...] = (STATE_FILE, REPLAY_FILE)) -> Path | None:
+    """The checkpoint directory holding `files` (falls back to `.old` after a crash between the two renames)."""
     directory = Path(directory)
     for candidate in (directory, directory.with_name(directory.name + ".old")):
-        if (candidate / STATE_FILE).is_file() and (candidate / REPLAY_FILE).is_file():
+        if all((candidate / name).is_file() for name in files):
             return candidate
     return None
 
@@ -89,8 +89,7 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
 
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"
-    ckpt = run_dir / "checkpoint"
-    found = next((d for d in (ckpt, ckpt.with_name(ckpt.name + ".old")) if (d / STATE_FILE).is_file()), None)
+    found = find(run_dir / "checkpoint", files=(STATE_FILE,))
     if not config.is_file() or found is None:
         raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
                                 f"(written by `rl-aug train`), got {run_dir}")

@@ -84,8 +84,8 @@ def markdown(results: list[EpisodeResult], *, title: str = "Generalization evalu
                   "| method | IQM | mean |", "|---|---|---|"]
         for label in labels:
             lines.append(f"| {label} | {agg[label]['iqm']} | {agg[label]['mean']} |")
-    episodes = _ordered([f"{r.label}/{r.run}" for r in results])
-    lines += ["", f"Runs: {', '.join(episodes)}. Every shift replays the same episode seeds (paired comparison)."]
+    runs = _ordered([f"{r.label}: {r.run}" for r in results])
+    lines += ["", f"Runs: {'; '.join(runs)}. Every shift replays the same episode seeds (paired comparison)."]
     return "\n".join(lines) + "\n"
 
 
