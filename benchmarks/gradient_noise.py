@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -132,7 +133,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {"task": cfg.task.name, "agent": cfg.agent.name, "strategy": cfg.strategy.name,
               "batch_size_trained": int(cfg.agent.batch_size), "agent_step": step, "ref_samples": n_chunks * chunk,
-              "repeats": args.repeats, "machine": f"{platform.machine()} {platform.processor()} "
+              "repeats": args.repeats, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
               f"{torch.get_num_threads()} threads, torch {torch.__version__}", "summary": summary, "rows": rows,
               "seconds": round(time.time() - t0, 1)}
     out.write_text(json.dumps(record, indent=2))

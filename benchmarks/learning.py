@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = {"drq": ["agent=sac", "strategy=drq"], "svea": ["agent=sac", "strategy=svea"]}
@@ -138,8 +140,13 @@ def report(args: argparse.Namespace) -> None:
                 if method == "drq" and args.task == "cartpole-swingup" and last["frame"] >= args.frames:
                     below = sum(v < float(last["episode_return"]) for v in published_last)
                     line += (f"; above {below} of the {len(published_last)} published DrQ seeds at 96k frames "
-                             f"(range {published_last[0]:.0f}-{published_last[-1]:.0f})")
+                             f"(range {published_last[0]:.1f}-{published_last[-1]:.1f})")
                 print(line)
+        finals = [r["episode_return"] for r in rows
+                  if r["method"] == method and r["frame"] == args.frames]
+        if len(finals) > 1:
+            print(f"{method}: mean over {len(finals)} seeds at {args.frames} frames: {np.mean(finals):.1f} "
+                  f"+- {np.std(finals, ddof=1):.1f} (sample std over seeds)")
 
 
 def main() -> None:
