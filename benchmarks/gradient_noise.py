@@ -113,15 +113,12 @@ def main() -> None:
         g16 = critic_gradient(agent, strategy, small, step, "bf16", seed=r)
         big = replay.sample(512)
         g512 = critic_gradient(agent, strategy, big, step, "fp32", seed=100 + r)
-        for part in ("convs", "all"):
-            add("bf16 vs fp32, same batch 128", part, "cos", cosine(g16[part], g32[part]))
-            add("bf16 vs fp32, same batch 128", part, "rel_err", rel_error(g16[part], g32[part]))
-            add("batch 128 fp32 vs reference", part, "cos", cosine(g32[part], ref[part]))
-            add("batch 128 fp32 vs reference", part, "rel_err", rel_error(g32[part], ref[part]))
-            add("batch 128 bf16 vs reference", part, "cos", cosine(g16[part], ref[part]))
-            add("batch 128 bf16 vs reference", part, "rel_err", rel_error(g16[part], ref[part]))
-            add("batch 512 fp32 vs reference", part, "cos", cosine(g512[part], ref[part]))
-            add("batch 512 fp32 vs reference", part, "rel_err", rel_error(g512[part], ref[part]))
+        pairs = {"bf16 vs fp32, same batch 128": (g16, g32), "batch 128 fp32 vs reference": (g32, ref),
+                 "batch 128 bf16 vs reference": (g16, ref), "batch 512 fp32 vs reference": (g512, ref)}
+        for name, (a, b) in pairs.items():
+            for part in ("convs", "all"):
+                add(name, part, "cos", cosine(a[part], b[part]))
+                add(name, part, "rel_err", rel_error(a[part], b[part]))
         print(f"repeat {r + 1}/{args.repeats} ({time.time() - t0:.0f} s)", flush=True)
 
     summary = {name: {k: float(np.mean(v)) for k, v in cols.items()} for name, cols in rows.items()}

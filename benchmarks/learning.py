@@ -42,7 +42,12 @@ PUBLISHED_DRQ_CARTPOLE = {
     9: (36.5, 115.0, 286.5, 428.8, 434.0, 738.9, 684.7),
     10: (18.8, 186.4, 240.3, 405.6, 474.1, 591.0, 828.2),
 }
-PUBLISHED = {"drq": (759.0, 92.0)}  # mean +- sample std of the 96k column above
+PUBLISHED_LAST = [curve[-1] for curve in PUBLISHED_DRQ_CARTPOLE.values()]  # the 96k column
+
+
+def has_published(args: argparse.Namespace) -> bool:
+    """The published DrQ seeds are for cartpole-swingup only."""
+    return args.task == "cartpole-swingup" and "drq" in args.methods
 
 
 def run_dir(root: Path, method: str, task: str, seed: int) -> Path:
@@ -110,7 +115,7 @@ def report(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    if args.task == "cartpole-swingup" and "drq" in args.methods:
+    if has_published(args):
         for i, curve in enumerate(PUBLISHED_DRQ_CARTPOLE.values()):
             ax.plot(PUBLISHED_FRAMES, curve, color="0.75", lw=0.8, zorder=0,
                     label="DrQ published seeds (batch 512)" if i == 0 else None)
@@ -119,9 +124,10 @@ def report(args: argparse.Namespace) -> None:
             pts = [(r["frame"], r["episode_return"]) for r in rows if r["method"] == method and r["seed"] == seed]
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=f"{method} seed {seed}")
-    for method, (mean, std) in PUBLISHED.items():
+    if has_published(args):
+        mean, std = float(np.mean(PUBLISHED_LAST)), float(np.std(PUBLISHED_LAST, ddof=1))
         ax.errorbar([args.frames], [mean], yerr=[std], fmt="s", color="black", capsize=4,
-                    label=f"{method} published (DrQ paper) {mean:.0f}+-{std:.0f}")
+                    label=f"drq published (DrQ paper) {mean:.0f}+-{std:.0f}")
     ax.set_xlabel("environment frames")
     ax.set_ylabel(f"eval return ({args.eval_episodes} episodes)")
     ax.set_title(f"{args.task}, action repeat 8")
@@ -129,7 +135,7 @@ def report(args: argparse.Namespace) -> None:
     fig.tight_layout()
     fig.savefig(RESULTS / f"{stem}.png", dpi=120)
     print(f"wrote {RESULTS / f'{stem}.csv'} and .png")
-    published_last = sorted(c[-1] for c in PUBLISHED_DRQ_CARTPOLE.values())
+    published_last = sorted(PUBLISHED_LAST)
     for method in args.methods:
         for seed in seeds_of(args, method):
             mine = [r for r in rows if r["method"] == method and r["seed"] == seed]
@@ -137,7 +143,7 @@ def report(args: argparse.Namespace) -> None:
                 last = mine[-1]
                 line = (f"{method} seed {seed}: {last['frame']} frames, eval return {last['episode_return']:.1f} "
                         f"+- {last['episode_return_std']:.1f} over {last['episodes']} episodes")
-                if method == "drq" and args.task == "cartpole-swingup" and last["frame"] >= args.frames:
+                if method == "drq" and has_published(args) and last["frame"] >= args.frames:
                     below = sum(v < float(last["episode_return"]) for v in published_last)
                     line += (f"; above {below} of the {len(published_last)} published DrQ seeds at 96k frames "
                              f"(range {published_last[0]:.1f}-{published_last[-1]:.1f})")
