@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean device-prepare device-dry-run
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
+
+# The GPU device run (benchmarks/device.sh): wheels and GL libraries for a Python 3.12 machine with no index.
+device-prepare:
+	$(PYTHON) benchmarks/device_prepare.py
+
+# The same script on this CPU, tiny budgets, same stages and files (also run by tests/test_device_script.py).
+device-dry-run: $(STAMP)
+	PYTHON=$(PY) bash benchmarks/device.sh --dry-run
 
 clean:
 	rm -rf $(VENV) runs

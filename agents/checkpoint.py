@@ -21,12 +21,18 @@ REPLAY_FILE = "replay.npz"
 
 
 def rng_state() -> dict[str, Any]:
-    """The global RNG streams used in training: torch (exploration, augmentation), numpy, python."""
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """The global RNG streams used in training: torch (exploration, augmentation), numpy, python, and the
+    CUDA generators when CUDA is in use (an agent on a GPU draws its exploration noise there)."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
 

@@ -81,7 +81,7 @@ class ReferenceSVEA:
         self.encoder, self.critic, self.actor = (copy.deepcopy(m) for m in (sac.encoder, sac.critic, sac.actor))
         self.target_encoder = copy.deepcopy(sac.critic_target_encoder)
         self.critic_target = copy.deepcopy(sac.critic_target)
-        self.log_alpha = torch.nn.Parameter(sac.log_alpha.detach().clone())
+        self.log_alpha = torch.nn.Parameter(sac.log_alpha.detach().clone())  # on the agent's device
         self.target_entropy = sac.target_entropy
         self.critic_opt = torch.optim.Adam([*self.encoder.parameters(), *self.critic.parameters()], lr=1e-3)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=1e-3)
@@ -126,15 +126,22 @@ class ReferenceSVEA:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def make_batch(n: int, shape: tuple[int, int, int], seed: int) -> Batch:
+def make_batch(n: int, shape: tuple[int, int, int], seed: int, device: str = "cpu") -> Batch:
     g = torch.Generator().manual_seed(seed)
-    return Batch(
+    tensors = dict(
         obs=torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
         action=torch.rand((n, ACTION_DIM), generator=g) * 2 - 1,
         reward=torch.rand((n, 1), generator=g),
         discount=torch.full((n, 1), 0.99),
         next_obs=torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
     )
+    return Batch(**{k: v.to(device) for k, v in tensors.items()})
+
+
+def synchronize() -> None:
+    """Wait for queued GPU work, so wall time counts it (a no-op on the CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int = 1) -> tuple[float, float]:
@@ -145,15 +152,18 @@ def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int =
     """
     for step in range(start, start + warmup):
         update(step)
+    synchronize()
     t0, c0 = time.perf_counter(), time.process_time()
     for step in range(start + warmup, start + warmup + n):
         update(step)
+    synchronize()
     return (time.perf_counter() - t0) * 1000.0 / n, (time.process_time() - c0) * 1000.0 / n
 
 
-def build(agent_name: str, shape: tuple[int, int, int], precision: str = "bf16", channels_last: bool = True):
+def build(agent_name: str, shape: tuple[int, int, int], precision: str = "bf16", channels_last: bool = True,
+          device: str = "cpu"):
     cls = {"sac": SAC, "drqv2": DrQV2}[agent_name]
-    return cls(shape, ACTION_DIM, precision=precision, channels_last=channels_last)
+    return cls(shape, ACTION_DIM, precision=precision, channels_last=channels_last, device=device)
 
 
 def strategy_options(name: str, batch: int) -> dict[str, Any]:
@@ -165,7 +175,7 @@ def strategy_options(name: str, batch: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- equivalence
-def equivalence(shape: tuple[int, int, int], n: int, steps: int) -> dict[str, Any]:
+def equivalence(shape: tuple[int, int, int], n: int, steps: int, device: str = "cpu") -> dict[str, Any]:
     """Reference vs our SVEA with the same deterministic augmentations; losses step by step."""
 
     def roll_shift(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -176,8 +186,8 @@ def equivalence(shape: tuple[int, int, int], n: int, steps: int) -> dict[str, An
 
     out: dict[str, Any] = {}
     torch.manual_seed(0)
-    base = build("sac", shape, precision="fp32", channels_last=False)
-    batches = [make_batch(n, shape, seed=100 + i) for i in range(steps)]
+    base = build("sac", shape, precision="fp32", channels_last=False, device=device)
+    batches = [make_batch(n, shape, seed=100 + i, device=device) for i in range(steps)]
     reference = ReferenceSVEA(base, shift=lambda x: roll_shift(x), strong=lambda x: invert(x))
     torch.manual_seed(1)
     ref_losses = [reference.update(b, step)["critic_loss"] for step, b in enumerate(batches, start=1)]
@@ -207,24 +217,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", default="sac,drqv2")
     parser.add_argument("--strategies", default="none,drq,rad,svea,soda,tangent_prop,actor_kl")
     parser.add_argument("--quick", action="store_true", help="smoke run: 32x32 images, batch 16, 2 updates")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (agents, batches and the reference on it)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    dev = args.device
     if args.quick:
         args.batch, args.size, args.updates, args.warmup, args.rounds = 16, 32, 2, 1, 1
     shape = (3 * args.frames, args.size, args.size)
     torch.manual_seed(0)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, images {shape}")
-    eq = equivalence(shape, min(args.batch, 32), steps=4)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, images {shape}, "
+          f"device {dev}")
+    eq = equivalence(shape, min(args.batch, 32), steps=4, device=dev)
     print(f"equivalence (same deterministic augs, 4 updates): fp32 max rel diff "
           f"{eq['fp32']['max_rel_diff_vs_reference']:.2e}, bf16 {eq['bf16']['max_rel_diff_vs_reference']:.2e}")
 
-    batch = make_batch(args.batch, shape, seed=0)
+    batch = make_batch(args.batch, shape, seed=0, device=dev)
 
     # reference vs ours SVEA on SAC, interleaved
     torch.manual_seed(0)
-    reference = ReferenceSVEA(build("sac", shape, precision="fp32", channels_last=False))
-    sac = build("sac", shape)
+    reference = ReferenceSVEA(build("sac", shape, precision="fp32", channels_last=False, device=dev))
+    sac = build("sac", shape, device=dev)
     svea = make("svea")
     svea.attach(sac)
     ref_t, ours_t = [], []
@@ -250,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 ms, cpu = svea_ms, svea_cpu
             else:
                 torch.manual_seed(0)
-                agent = build(agent_name, shape)
+                agent = build(agent_name, shape, device=dev)
                 strategy = make(name, **strategy_options(name, args.batch))
                 strategy.attach(agent)
                 ms, cpu = time_updates(lambda s, a=agent, st=strategy: st.update(a, batch, s), args.updates,
@@ -266,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "host": socket.gethostname(),
         "machine": platform.processor() or platform.machine(),
+        "device": dev,
+        "gpu": torch.cuda.get_device_name() if dev.startswith("cuda") else None,
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
