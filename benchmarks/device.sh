@@ -10,6 +10,8 @@
 #   facts (torch/CUDA/GPU, package versions, one env step's cost) -> pytest -m cuda -> augment.py and
 #   update.py on the GPU with their references -> end-to-end FPS of `rl-aug train` (DrQ-v2 protocol) ->
 #   DrQ cartpole_swingup seeds at batch 512 in parallel, as many as the measured costs say fit.
+# DEVICE_STAGES picks stages (default: all), e.g. DEVICE_STAGES="facts learning" to give the learning runs the
+# whole call once the benchmarks have been measured; update covers update_b128 and update_b512.
 # Everything that comes back is in $OUT: log.txt, facts.json, augment.json, update_b128.json,
 # update_b512.json, fps.json, learning.csv, learning.json (8 files: the tool's limit).
 set -u
@@ -19,7 +21,7 @@ DRY=0
 T0=$(date +%s)
 if (( DRY )); then
   OUT=${OUT:-runs/device-dry-run}
-  BUDGET=${DEVICE_BUDGET_S:-200}
+  BUDGET=${DEVICE_BUDGET_S:-420}
   DEV=cpu
   PY=${PYTHON:-.venv/bin/python}
   RUNS=$(mktemp -d)
@@ -34,8 +36,10 @@ else
 fi
 mkdir -p "$OUT"
 LOG="$OUT/log.txt"
+STAGES=${DEVICE_STAGES:-facts tests augment update fps learning}
 : >"$LOG"
 export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl PYTHONUNBUFFERED=1
+export PYTHONWARNINGS=ignore::DeprecationWarning  # dm-control under numpy 2.5: one warning per index access
 
 log() { echo "[$(($(date +%s) - T0))s] $*" | tee -a "$LOG"; }
 left() { echo $((BUDGET - ($(date +%s) - T0))); }
@@ -43,6 +47,10 @@ left() { echo $((BUDGET - ($(date +%s) - T0))); }
 stage() {
   local name=$1 limit=$2
   shift 2
+  if [[ " $STAGES " != *" ${name%%_*} "* ]]; then
+    log "== $name: not in DEVICE_STAGES"
+    return
+  fi
   local remaining
   remaining=$(left)
   ((limit > remaining)) && limit=$remaining
@@ -88,8 +96,8 @@ if ((DRY)); then
     --out "$OUT/update_b128.json"
   stage update_b512 40 "$PY" benchmarks/update.py --quick --device cpu --agents sac --strategies drq \
     --out "$OUT/update_b512.json"
-  stage fps 60 "$PY" benchmarks/device_run.py fps --device cpu --seconds 30 --out "$OUT/fps.json" --runs "$RUNS" \
-    --dry-run
+  stage fps 110 "$PY" benchmarks/device_run.py fps --device cpu --seconds 100 --frames 3000 --out "$OUT/fps.json" \
+    --runs "$RUNS" --dry-run
 else
   stage augment 45 "$PY" benchmarks/augment.py --device cuda --batches 128 256 512 --repeats 50 \
     --out "$OUT/augment.json"

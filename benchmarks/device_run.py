@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import platform
 import signal
@@ -37,9 +36,10 @@ FRAMES = 100_000
 SEED_STEPS = 1_000  # DrQ: agent steps of random actions before learning
 EVAL_EVERY, EVAL_EPISODES = 10_000, 10
 REPEAT = 8  # cartpole action repeat (DrQ / PlaNet)
-# Several runs share one GPU; until a device run has measured it, assume they together go this much faster
-# than one run alone (recorded in learning.json beside the measured figure, so the next run can use that).
-PARALLEL_GAIN = float(os.environ.get("DEVICE_PARALLEL_GAIN", "2.0"))
+# How many runs share the GPU: enough to fill the cores. The first device run (H200, 2026-11-28) sized itself
+# by the predicted time of one run and started one: it ran at 145 frames/s (19 ms per batch-512 update) with
+# 15 of 16 cores idle. Runs are independent processes, so the cores, not the estimate, bound how many fit.
+RUN_CORES = 2  # a run's env stepping + rendering thread and its Python/launch thread
 MAX_RUNS = 10
 TINY = ["task.size=32", "agent.feature_dim=8", "agent.hidden_dim=32", "agent.num_filters=8",
         "agent.replay_capacity=5000"]
@@ -128,9 +128,12 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
-def wait_all(procs: list[subprocess.Popen], deadline: float) -> None:
+def wait_all(procs: list[subprocess.Popen], deadline: float, samples: list[float] | None = None) -> None:
+    """Wait for the runs until the deadline, then stop them; `samples` collects the GPU's utilization."""
     while time.monotonic() < deadline and any(p.poll() is None for p in procs):
         time.sleep(2)  # a benchmark driver polling its children, not a test
+        if samples is not None and (u := gpu_utilization()) is not None:
+            samples.append(u)
     stop(procs)
 
 
@@ -153,13 +156,14 @@ def train_fps(run_dir: Path, seed_frames: int) -> dict[str, Any]:
 
 
 def fps(args: argparse.Namespace) -> None:
-    """One DrQ-v2-protocol training run alone on the device for --seconds; its steady frames per second."""
+    """One DrQ-v2-protocol training run alone on the device for --seconds (or --frames, whichever comes
+    first); its steady frames per second."""
     run_dir = args.runs / "fps_drqv2_cheetah"
     seed_frames = 4000
     task = "cartpole-swingup" if args.dry_run else "cheetah-run"  # dry run: 125-step episodes, done sooner
     overrides = ["agent=drqv2", "strategy=rad", f"task={task}", "task.action_repeat=2", "agent.batch_size=256",
                  "agent.nstep=3", "agent.stddev_schedule=linear(1.0,0.1,500000)", f"agent.seed_frames={seed_frames}",
-                 "agent.num_expl_steps=2000", "frames=1000000", "run.eval_every_frames=10000",
+                 "agent.num_expl_steps=2000", f"frames={args.frames}", "run.eval_every_frames=10000",
                  "run.eval_episodes=10", "run.checkpoint_every_frames=10000000", "run.save_video=false",
                  "run.tensorboard=false", f"device={args.device}", f"run_dir={run_dir}", "overwrite=true"]
     if args.dry_run:
@@ -190,21 +194,32 @@ def sac_update_ms(update_json: Path) -> float | None:
 
 
 def plan_runs(deadline_s: float, update_ms: float | None, step_ms: float | None, dry_run: bool) -> dict[str, Any]:
-    """How many runs to start: one run's predicted time from the measured update and env-step costs."""
+    """How many runs to start (one per RUN_CORES cores), and one run's predicted time alone from the measured
+    update and env-step costs, so the report says beforehand whether 100k frames can be reached."""
     frames = 2_000 if dry_run else FRAMES
     steps = frames // REPEAT
     updates = max(0, steps - (10 if dry_run else SEED_STEPS))
     env_steps = steps + (frames // (1000 if dry_run else EVAL_EVERY) + 1) * (1 if dry_run else EVAL_EPISODES) * 125
+    n = 2 if dry_run else max(1, min(MAX_RUNS, (os.cpu_count() or 2) // RUN_CORES))
     plan: dict[str, Any] = {"frames": frames, "updates_per_run": updates, "env_steps_per_run": env_steps,
-                            "update_ms": update_ms, "env_step_ms": step_ms, "parallel_gain_assumed": PARALLEL_GAIN}
+                            "update_ms": update_ms, "env_step_ms": step_ms, "runs": n,
+                            "why": f"{os.cpu_count()} cores / {RUN_CORES} per run (at most {MAX_RUNS})"}
     if update_ms is None or step_ms is None:
-        plan.update(predicted_run_s=None, runs=2, why="costs not measured: 2 runs")
+        plan.update(predicted_run_s=None, reaches_budget_alone=None)
         return plan
     t1 = (updates * update_ms + env_steps * step_ms) / 1000 * 1.2  # +20%: acting, sampling, logging
-    n = max(1, min(2 if dry_run else MAX_RUNS, math.floor(deadline_s * PARALLEL_GAIN / t1)))
-    plan.update(predicted_run_s=t1, runs=n,
-                why=f"deadline {deadline_s:.0f} s x gain {PARALLEL_GAIN} / predicted {t1:.0f} s per run alone")
+    plan.update(predicted_run_s=t1, reaches_budget_alone=t1 <= deadline_s)
     return plan
+
+
+def gpu_utilization() -> float | None:
+    """The GPU's utilization in percent now (nvidia-smi), or None where there is none."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10)
+        return float(out.stdout.split()[0]) if out.returncode == 0 and out.stdout.strip() else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
 
 
 def learning(args: argparse.Namespace) -> None:
@@ -228,7 +243,8 @@ def learning(args: argparse.Namespace) -> None:
         procs.append(start(overrides, d.parent / f"seed{seed}.log", threads=args.threads))
         dirs.append((method, seed, d, overrides))
     print(f"started {len(procs)} runs: {plan['why']}", flush=True)
-    wait_all(procs, t_start + args.deadline_s)
+    utilization: list[float] = []
+    wait_all(procs, t_start + args.deadline_s, utilization)
     wall = time.monotonic() - t_start
 
     rows, runs = [], []
@@ -251,8 +267,8 @@ def learning(args: argparse.Namespace) -> None:
     total_frames = sum(r["last_train_frame"] for r in runs)
     summary = {"device": args.device_name, "plan": plan, "wall_s": wall, "runs": runs,
                "aggregate_frames_per_s": total_frames / wall if wall else None,
-               "measured_parallel_gain": (plan["predicted_run_s"] and total_frames / plan["frames"] *
-                                          plan["predicted_run_s"] / wall)}
+               "gpu_utilization_percent": ({"mean": sum(utilization) / len(utilization), "max": max(utilization),
+                                            "samples": len(utilization)} if utilization else None)}
     with open(args.out / "learning.csv", "w", newline="") as fh:
         fields = ["method", "seed", "batch_size", "frame", "step", "episode_return", "episode_return_std",
                   "episodes", "device"]
@@ -273,7 +289,8 @@ def main() -> None:
     parser.add_argument("--device-name", default=None, help="label for the results (default: the GPU's name)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--runs", type=Path, default=Path("/tmp/rl-aug-device-runs"))
-    parser.add_argument("--seconds", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=50, help="fps: stop the run after this long")
+    parser.add_argument("--frames", type=int, default=1_000_000, help="fps: the run's budget (it stops at either)")
     parser.add_argument("--deadline-s", type=float, default=280)
     parser.add_argument("--update-json", type=Path, default=Path("update_b512.json"))
     parser.add_argument("--facts", type=Path, default=Path("facts.json"))

@@ -100,10 +100,39 @@ def collect(args: argparse.Namespace) -> list[dict[str, float | str]]:
     return rows
 
 
+def collect_device(args: argparse.Namespace) -> dict[str, list[tuple[int, float]]]:
+    """Curves brought home from GPU device runs (benchmarks/results/device/*/learning.csv, cartpole only),
+    keyed by a label naming method, seed, batch size and GPU."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    if args.task != "cartpole-swingup":
+        return curves
+    for path in sorted((RESULTS / "device").glob("*/learning.csv")):
+        with open(path) as fh:
+            for r in csv.DictReader(fh):
+                if r["method"] in args.methods:
+                    label = f"{r['method']} seed {r['seed']}, batch {r['batch_size']}, {r['device']} ({path.parent.name[:10]})"
+                    curves.setdefault(label, []).append((int(r["frame"]), float(r["episode_return"])))
+    return curves
+
+
+def keep_committed(rows: list[dict[str, float | str]], path: Path) -> list[dict[str, float | str]]:
+    """Add the rows of the results CSV for (method, seed) runs that have no run directory here: a run made on
+    another machine or in a run directory since removed stays in the report instead of being erased."""
+    if not path.is_file():
+        return rows
+    here = {(r["method"], int(r["seed"])) for r in rows}
+    with open(path) as fh:
+        kept = [{**r, "seed": int(r["seed"]), "frame": int(r["frame"]), "step": int(r["step"]),
+                 "episode_return": float(r["episode_return"]), "episode_return_std": float(r["episode_return_std"]),
+                 "episodes": int(r["episodes"])} for r in csv.DictReader(fh)]
+    return [r for r in kept if (r["method"], r["seed"]) not in here] + rows
+
+
 def report(args: argparse.Namespace) -> None:
-    rows = collect(args)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"learning_{args.task.replace('-', '_')}"
+    rows = keep_committed(collect(args), RESULTS / f"{stem}.csv")
+    device_curves = collect_device(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / f"{stem}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["method", "seed", "frame", "step", "episode_return",
                                                 "episode_return_std", "episodes"])
@@ -120,10 +149,12 @@ def report(args: argparse.Namespace) -> None:
             ax.plot(PUBLISHED_FRAMES, curve, color="0.75", lw=0.8, zorder=0,
                     label="DrQ published seeds (batch 512)" if i == 0 else None)
     for method in args.methods:
-        for seed in seeds_of(args, method):
+        for seed in sorted({int(r["seed"]) for r in rows if r["method"] == method}):
             pts = [(r["frame"], r["episode_return"]) for r in rows if r["method"] == method and r["seed"] == seed]
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=f"{method} seed {seed}")
+    for label, pts in device_curves.items():
+        ax.plot(*zip(*pts), marker="^", linestyle="--", label=label)
     if has_published(args):
         mean, std = float(np.mean(PUBLISHED_LAST)), float(np.std(PUBLISHED_LAST, ddof=1))
         ax.errorbar([args.frames], [mean], yerr=[std], fmt="s", color="black", capsize=4,
@@ -137,7 +168,7 @@ def report(args: argparse.Namespace) -> None:
     print(f"wrote {RESULTS / f'{stem}.csv'} and .png")
     published_last = sorted(PUBLISHED_LAST)
     for method in args.methods:
-        for seed in seeds_of(args, method):
+        for seed in sorted({int(r["seed"]) for r in rows if r["method"] == method}):
             mine = [r for r in rows if r["method"] == method and r["seed"] == seed]
             if mine:
                 last = mine[-1]
@@ -148,6 +179,11 @@ def report(args: argparse.Namespace) -> None:
                     line += (f"; above {below} of the {len(published_last)} published DrQ seeds at 96k frames "
                              f"(range {published_last[0]:.1f}-{published_last[-1]:.1f})")
                 print(line)
+        for label, pts in device_curves.items():
+            if label.startswith(f"{method} "):
+                frame, ret = pts[-1]
+                done = "" if frame >= args.frames else f" (partial: stopped at {frame} of {args.frames} frames)"
+                print(f"{label}: {frame} frames, eval return {ret:.1f}{done}")
         finals = [r["episode_return"] for r in rows
                   if r["method"] == method and r["frame"] == args.frames]
         if len(finals) > 1:
