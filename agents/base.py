@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from agents.networks import Encoder, soft_update
+from rl_aug.agents.networks import Encoder, soft_update
 from rl_aug.strategies.protocol import Part, double_q_loss, step_optimizers
 
 PRECISIONS = ("bf16", "fp32")

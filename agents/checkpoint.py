@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.replay import ReplayBuffer
+from rl_aug.agents.replay import ReplayBuffer
 
 STATE_FILE = "state.pt"
 REPLAY_FILE = "replay.npz"
@@ -91,7 +91,7 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
     Only the agent is read (not the replay), so evaluating a run never touches its gigabytes of frames."""
     from omegaconf import OmegaConf
 
-    from agents.config import agent_classes, agent_kwargs
+    from rl_aug.agents.config import agent_classes, agent_kwargs
 
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,29 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("agent", "strategy", "task", "run")
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+# The shipped configs (package data of rl_aug.configs, found with importlib.resources so the wheel works
+# from any folder). A user's folders (`--config-dir`, RL_AUG_CONFIG_PATH) come first and win file by file.
+CONFIG_DIR = Path(str(resources.files("rl_aug.configs")))
+CONFIG_PATH_ENV = "RL_AUG_CONFIG_PATH"
+ConfigDirs = str | Path | list[str | Path] | None
+
+
+def config_dirs(config_dir: ConfigDirs = None) -> list[Path]:
+    """Where configs are looked up, first match wins: `config_dir` (one folder or a list), then the folders in
+    RL_AUG_CONFIG_PATH (os.pathsep-separated), then the shipped configs."""
+    given = [] if config_dir is None else [config_dir] if isinstance(config_dir, (str, Path)) else list(config_dir)
+    from_env = [p for p in os.environ.get(CONFIG_PATH_ENV, "").split(os.pathsep) if p]
+    dirs = [Path(p).expanduser() for p in [*given, *from_env]]
+    for d in dirs:
+        if not d.is_dir():
+            raise ConfigError(f"expected a config folder, got {str(d)!r}, which is not a directory "
+                              f"(from --config-dir or {CONFIG_PATH_ENV})")
+    return [*dirs, CONFIG_DIR] if CONFIG_DIR not in dirs else dirs
+
+
+def find_config(relative: str, dirs: list[Path]) -> Path | None:
+    """The first `dir / relative` that exists, or None."""
+    return next((d / relative for d in dirs if (d / relative).is_file()), None)
 
 
 class ConfigError(ValueError):
@@ -68,8 +92,8 @@ AGENT_LOOP_KEYS = {"name": str, "replay_capacity": int, "seed_steps": (int, type
 
 
 def agent_classes() -> dict[str, type]:
-    from agents.drqv2 import DrQV2
-    from agents.sac import SAC
+    from rl_aug.agents.drqv2 import DrQV2
+    from rl_aug.agents.sac import SAC
 
     return {"sac": SAC, "drqv2": DrQV2}
 
@@ -81,21 +105,22 @@ def registered_strategies() -> list[str]:
     return list(strategies.available()) if hasattr(strategies, "available") else []
 
 
-def available(group: str, config_dir: Path = CONFIG_DIR) -> list[str]:
+def available(group: str, config_dir: ConfigDirs = None) -> list[str]:
     """Choices for a group: its YAML files (strategies: also every registered name, with its defaults)."""
-    names = {p.stem for p in (config_dir / group).glob("*.yaml")}
+    names = {p.stem for d in config_dirs(config_dir) for p in (d / group).glob("*.yaml")}
     if group == "strategy":
         names |= set(registered_strategies())
     return sorted(names)
 
 
-def _load_group(group: str, choice: str, config_dir: Path) -> DictConfig:
-    path = config_dir / group / f"{choice}.yaml"
-    if not path.is_file() and group == "strategy" and choice in registered_strategies():
+def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
+    path = find_config(f"{group}/{choice}.yaml", dirs)
+    if path is None and group == "strategy" and choice in registered_strategies():
         return OmegaConf.create({"name": choice})  # a registered strategy without a file: its defaults
-    if not path.is_file():
-        options = ", ".join(available(group, config_dir)) or "(none)"
-        raise ConfigError(f"unknown {group} {choice!r}: expected one of {options} (files in {config_dir / group})")
+    if path is None:
+        options = ", ".join(available(group, dirs)) or "(none)"
+        where = ", ".join(str(d / group) for d in dirs)
+        raise ConfigError(f"unknown {group} {choice!r}: expected one of {options} (files in {where})")
     node = OmegaConf.load(path)
     if not isinstance(node, DictConfig):
         raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
@@ -126,11 +151,12 @@ def _valid_keys(node: Any, prefix: str = "") -> list[str]:
     return keys
 
 
-def compose(overrides: list[str] | None = None, config_dir: str | Path | None = None) -> DictConfig:
-    """The resolved, checked training config for `overrides` (e.g. ["agent=drqv2", "frames=100000"])."""
-    config_dir = Path(config_dir) if config_dir is not None else CONFIG_DIR
+def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -> DictConfig:
+    """The resolved, checked training config for `overrides` (e.g. ["agent=drqv2", "frames=100000"]);
+    `config_dir`: the user's config folder(s), searched before RL_AUG_CONFIG_PATH and the shipped configs."""
+    dirs = config_dirs(config_dir)
     picks, rest = _split(list(overrides or []))
-    top = OmegaConf.load(config_dir / "train.yaml")
+    top = OmegaConf.load(find_config("train.yaml", dirs))
     defaults = dict(top.pop("defaults", {}))
     for group, choice in picks.items():
         defaults[group] = choice
@@ -138,7 +164,7 @@ def compose(overrides: list[str] | None = None, config_dir: str | Path | None = 
     try:
         cfg = OmegaConf.merge(cfg, top)
         for group in GROUPS:
-            node = _load_group(group, str(defaults[group]), config_dir)
+            node = _load_group(group, str(defaults[group]), dirs)
             if group in ("agent", "strategy") and "name" not in node:
                 node.name = str(defaults[group])
             cfg = OmegaConf.merge(cfg, {group: node})

@@ -14,8 +14,8 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from agents.base import PixelActorCritic
-from agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
+from rl_aug.agents.base import PixelActorCritic
+from rl_aug.agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
 from rl_aug.strategies.protocol import Part
 
 

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from agents.base import PixelActorCritic
-from agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
+from rl_aug.agents.base import PixelActorCritic
+from rl_aug.agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
 from rl_aug.strategies.protocol import Part
 
 

@@ -1,7 +1,7 @@
 """The training loop: seed frames, the update schedule, evaluation, metrics, videos, checkpoints, resume.
 
-    from agents.config import compose
-    from agents.train import Trainer
+    from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer
     cfg = compose(["agent=sac", "strategy=drq", "task=cartpole-swingup", "frames=100000"])
     Trainer(cfg).run()
 
@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from agents import checkpoint
-from agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
-from agents.replay import ReplayBuffer
+from rl_aug.agents import checkpoint
+from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
+from rl_aug.agents.replay import ReplayBuffer
 
 EnvFactory = Callable[[DictConfig, int], Any]
 RESUME_MUST_MATCH = ("seed", "agent", "strategy", "task")
@@ -39,7 +39,7 @@ RESUME_MUST_MATCH = ("seed", "agent", "strategy", "task")
 
 def make_env(task: DictConfig, seed: int) -> Any:
     """The dm_control task of `task` as a gymnasium env (envs.make)."""
-    import envs
+    from rl_aug import envs
 
     return envs.make(task.name, seed=seed, frame_stack=task.frame_stack, size=task.size,
                      action_repeat=task.action_repeat, shift=task.shift, render_quality=task.render_quality)

@@ -23,7 +23,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from envs.ccil.tasks import TASKS
+from rl_aug.envs.ccil.tasks import TASKS
 from rl_aug.cli.ccil import load_config, run
 
 

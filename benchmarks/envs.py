@@ -39,7 +39,7 @@ SHIFTS = (None, "color_hard", "video_easy", "video_hard", "camera", "color_hard+
 
 def render_only(task: str, size: int, frames: int) -> dict:
     """Frames/s of bare 84x84 rendering at each quality, and the pixel difference fast vs default."""
-    import envs
+    from rl_aug import envs
     from rl_aug.wrappers.scene import RENDER_QUALITY, _make_renderer
 
     env = envs.make(task, obs="state", seed=0)
@@ -82,7 +82,7 @@ def render_only(task: str, size: int, frames: int) -> dict:
 
 def env_fps(task: str, size: int, steps: int, quality: str, shift: str | None, assets_dir: str | None) -> dict:
     """Environment frames/s of the whole pixel env over `steps` agent steps, and the mean reset time."""
-    import envs
+    from rl_aug import envs
 
     env = envs.make(task, seed=0, size=size, shift=shift, render_quality=quality, assets_dir=assets_dir)
     try:

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents import checkpoint
-from agents.replay import ReplayBuffer
-from agents.train import make_strategy
+from rl_aug.agents import checkpoint
+from rl_aug.agents.replay import ReplayBuffer
+from rl_aug.agents.train import make_strategy
 from rl_aug.strategies.protocol import Batch
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"

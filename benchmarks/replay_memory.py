@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.replay import ReplayBuffer
+from rl_aug.agents.replay import ReplayBuffer
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

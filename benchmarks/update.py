@@ -41,9 +41,9 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.drqv2 import DrQV2
-from agents.networks import soft_update
-from agents.sac import SAC
+from rl_aug.agents.drqv2 import DrQV2
+from rl_aug.agents.networks import soft_update
+from rl_aug.agents.sac import SAC
 from rl_aug.strategies import Batch, make
 
 ACTION_DIM = 6  # walker / cheetah

@@ -1,6 +1,6 @@
 """Environment factories: the dm_control suite as gymnasium envs with pixel pipelines and registered ids.
 
-    import envs
+    from rl_aug import envs
     env = envs.make("walker-walk", seed=0)            # Box uint8 (9, 84, 84), action repeat 2, fast render
     env = envs.make("cartpole-swingup", shift="color_hard", assets_dir="path/to/dmcgb")
     env = gymnasium.make("rl_aug/dmc-walker-walk-v0", size=64)   # same factory, registered id
@@ -15,17 +15,17 @@ from typing import Any
 
 import gymnasium as gym
 
-from envs.defaults import (
+from rl_aug.envs.defaults import (
     ACTION_REPEAT_TABLES,
     CAMERA_BY_DOMAIN,
     DEFAULT_ACTION_REPEAT_TABLE,
     EPISODE_FRAMES,
 )
-from envs.defaults import (
+from rl_aug.envs.defaults import (
     action_repeat as default_action_repeat,
 )
-from envs.dmc import make_state_env, parse_task, suite_tasks, task_name
-from envs.registration import env_id, register_suite
+from rl_aug.envs.dmc import make_state_env, parse_task, suite_tasks, task_name
+from rl_aug.envs.registration import env_id, register_suite
 
 OBSERVATIONS = ("pixels", "state", "both")
 

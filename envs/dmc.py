@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.defaults import EPISODE_FRAMES
+from rl_aug.envs.defaults import EPISODE_FRAMES
 
 
 @functools.lru_cache(maxsize=1)

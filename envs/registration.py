@@ -36,7 +36,7 @@ def env_id(domain: str, task: str) -> str:
 
 
 def _entry_point(task: str, **kwargs: Any) -> gym.Env:
-    import envs
+    from rl_aug import envs
 
     return envs.make(task, **kwargs)
 
@@ -46,5 +46,5 @@ def register_suite() -> None:
     for domain, task in SUITE_TASKS:
         name = env_id(domain, task)
         if name not in gym.registry:
-            gym.register(id=name, entry_point="envs.registration:_entry_point",
+            gym.register(id=name, entry_point="rl_aug.envs.registration:_entry_point",
                          kwargs={"task": f"{domain}-{task}"}, disable_env_checker=False)

@@ -8,9 +8,9 @@ import copy
 import pytest
 import torch
 
-from agents.drqv2 import DrQV2
-from agents.networks import linear_schedule
-from agents.sac import SAC
+from rl_aug.agents.drqv2 import DrQV2
+from rl_aug.agents.networks import linear_schedule
+from rl_aug.agents.sac import SAC
 from rl_aug.strategies.protocol import ActorCritic
 
 OBS = (6, 16, 16)

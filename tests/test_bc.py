@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.bc import BCConfig, BCPolicy, train_bc
+from rl_aug.agents.bc import BCConfig, BCPolicy, train_bc
 
 
 def _linear_expert(n: int = 2048, seed: int = 0):

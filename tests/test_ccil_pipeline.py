@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envs.ccil.demos import collect
-from envs.ccil.evaluation import evaluate
-from envs.ccil.pendulum import PendulumExpert, make_pendulum
+from rl_aug.envs.ccil.demos import collect
+from rl_aug.envs.ccil.evaluation import evaluate
+from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.ccil.data import load_demos, save_demos, validate_demos
 from rl_aug.cli.ccil import main
 

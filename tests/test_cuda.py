@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents.config import compose
-from agents.drqv2 import DrQV2
-from agents.sac import SAC
-from agents.train import Trainer
+from rl_aug.agents.config import compose
+from rl_aug.agents.drqv2 import DrQV2
+from rl_aug.agents.sac import SAC
+from rl_aug.agents.train import Trainer
 from rl_aug import augment
 from rl_aug.strategies import Batch, available, make
 from test_strategies_agents import OBS, SMALL, changed, make_batch, small_options, snapshot

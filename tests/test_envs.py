@@ -11,9 +11,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import envs
-from envs.defaults import action_repeat
-from envs.registration import SUITE_TASKS, env_id
+from rl_aug import envs
+from rl_aug.envs.defaults import action_repeat
+from rl_aug.envs.registration import SUITE_TASKS, env_id
 from rl_aug.wrappers import ActionRepeat, PixelObservation
 
 

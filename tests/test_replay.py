@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.replay import ReplayBuffer
+from rl_aug.agents.replay import ReplayBuffer
 
 H = W = 4
 K = 3

@@ -12,8 +12,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from agents.config import ConfigError, compose
-from agents.train import Trainer
+from rl_aug.agents.config import ConfigError, compose
+from rl_aug.agents.train import Trainer
 from rl_aug.cli.train import main as cli_main
 
 SIZE = 16
@@ -215,7 +215,7 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
 def test_a_strategy_that_does_not_fit_the_agent_is_named(tmp_path):
     import shutil
 
-    from agents.config import CONFIG_DIR
+    from rl_aug.agents.config import CONFIG_DIR
 
     configs = tmp_path / "configs"
     shutil.copytree(CONFIG_DIR, configs)

@@ -157,7 +157,7 @@ def test_hopper_pixels_shifts_and_checkers_on_a_gymnasium_mujoco_env():
 
 @pytest.mark.parametrize("shift", ["color_easy", "video_easy", "camera"])
 def test_every_shift_with_every_pipeline_wrapper_passes_the_checkers(shift):
-    import envs
+    from rl_aug import envs
 
     for frame_stack in (1, 3):
         env = envs.make("cartpole-balance", size=16, frame_stack=frame_stack, shift=shift,
@@ -194,7 +194,7 @@ def test_bad_input_gets_an_error_naming_the_fix():
         PixelObservation(DotEnv(), camera=1)
     with pytest.raises(ValueError, match="mode"):
         PixelObservation(DotEnv(), mode="rgbd")
-    import envs
+    from rl_aug import envs
 
     env = envs.make("cartpole-balance", size=16, frame_stack=1)
     try:
@@ -205,7 +205,7 @@ def test_bad_input_gets_an_error_naming_the_fix():
 
 
 def test_augment_spec_strings_use_rl_aug_augment_inside_envs_make():
-    import envs
+    from rl_aug import envs
 
     plain = envs.make("cartpole-balance", size=16, frame_stack=2, seed=0)
     convolved = envs.make("cartpole-balance", size=16, frame_stack=2, seed=0, augment="conv")

@@ -1,7 +1,7 @@
 """Roll out a task's expert (no noise) and store the demonstrations as npz (rl_aug.ccil.data format).
 
-    python -m envs.ccil.demos --task inverted_double_pendulum      # writes envs/ccil/demos/<task>.npz
-    python -m envs.ccil.demos --all
+    python -m rl_aug.envs.ccil.demos --task inverted_double_pendulum      # writes envs/ccil/demos/<task>.npz
+    python -m rl_aug.envs.ccil.demos --all
 
 Demo episodes use seeds 0..n-1; evaluation uses seeds from 10_000 on, so they never overlap.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.ccil.tasks import TASKS, get_task
+from rl_aug.envs.ccil.tasks import TASKS, get_task
 from rl_aug.ccil.data import Demonstrations, save_demos
 
 
@@ -48,7 +48,7 @@ def write_demos(task_name: str, out: Path | None = None) -> dict:
     path = save_demos(out or task.demo_path, demos)
     record = {"task": task_name, "episodes": len(returns), "transitions": len(demos),
                   "expert_return_mean": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
-                  "command": f"python -m envs.ccil.demos --task {task_name}"}
+                  "command": f"python -m rl_aug.envs.ccil.demos --task {task_name}"}
     path.with_suffix(".json").write_text(json.dumps(record, indent=2))
     return record
 

@@ -3,7 +3,7 @@
 CCIL (Ke et al., ICLR 2024) uses expert demonstrations from a trained RL agent; we train our own,
 once, with SB3's SAC on a CPU budget of minutes, and record the command and the expert's return.
 
-    python -m envs.ccil.experts --task InvertedDoublePendulum-v5 --steps 30000 --out envs/ccil/experts
+    python -m rl_aug.envs.ccil.experts --task InvertedDoublePendulum-v5 --steps 30000 --out envs/ccil/experts
 
 The budgets in ``EXPERT_BUDGETS`` are what fit a shared 2-core CPU; they are not tuned to the
 best possible expert. The recorded return (``<task>.json``) says how good each expert is.
@@ -72,7 +72,7 @@ def train_expert(task: str, steps: int | None, out_dir: Path, seed: int = 0) -> 
     os.replace(tmp, out_dir / f"{task}.zip")
     record = {"task": task, "algo": "SAC", "steps": steps, "seed": seed, "train_seconds": round(seconds, 1),
                   "return_mean": mean, "return_std": std, "eval_episodes": 10, "kwargs": record_kwargs, "machine": "CPU (torch threads 1)",
-                  "command": f"python -m envs.ccil.experts --task {task} --steps {steps}"}
+                  "command": f"python -m rl_aug.envs.ccil.experts --task {task} --steps {steps}"}
     (out_dir / f"{task}.json").write_text(json.dumps(record, indent=2))
     env.close()
     return record

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-EXPERT_DIR = Path(__file__).resolve().parent / "experts"
-DEMO_DIR = Path(__file__).resolve().parent / "demos"
+# Package data of rl_aug.envs.ccil, found with importlib.resources (works from the wheel in any folder).
+EXPERT_DIR = Path(str(resources.files("rl_aug.envs.ccil") / "experts"))
+DEMO_DIR = Path(str(resources.files("rl_aug.envs.ccil") / "demos"))
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class CCILTask:
 
     def make_env(self):
         if self.env_id is None:
-            from envs.ccil.pendulum import make_pendulum
+            from rl_aug.envs.ccil.pendulum import make_pendulum
 
             return make_pendulum(self.discontinuous)
         import gymnasium as gym
@@ -37,14 +39,14 @@ class CCILTask:
     def expert(self) -> Callable[[np.ndarray], np.ndarray]:
         """A batched (B, obs_dim) -> (B, act_dim) deterministic expert."""
         if self.env_id is None:
-            from envs.ccil.pendulum import PendulumExpert
+            from rl_aug.envs.ccil.pendulum import PendulumExpert
 
             return PendulumExpert()
         path = EXPERT_DIR / f"{self.env_id}.zip"
         if not path.exists():
             raise FileNotFoundError(
                 f"no expert for {self.name} at {path}; train it with "
-                f"`python -m envs.ccil.experts --task {self.env_id}`"
+                f"`python -m rl_aug.envs.ccil.experts --task {self.env_id}`"
             )
         from stable_baselines3 import SAC
 

@@ -57,7 +57,7 @@ def validate_demos(arrays: dict[str, np.ndarray], source: str = "demonstrations"
     if missing:
         raise DemoFormatError(
             f"{source}: missing array(s) {missing}; expected keys {list(DEMO_KEYS)} (+ optional 'episode_ids'), "
-            f"got {sorted(arrays)}. Regenerate with `python -m envs.ccil.demos --task <task>`."
+            f"got {sorted(arrays)}. Regenerate with `python -m rl_aug.envs.ccil.demos --task <task>`."
         )
     out = {}
     for key in DEMO_KEYS:
@@ -99,7 +99,7 @@ def load_demos(path: str | os.PathLike) -> Demonstrations:
     """Load and validate an npz demonstration file."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"demonstration file {path} not found; generate it with `python -m envs.ccil.demos`.")
+        raise FileNotFoundError(f"demonstration file {path} not found; generate it with `python -m rl_aug.envs.ccil.demos`.")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}

@@ -20,7 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "ccil"
+def _config_dirs() -> list[Path]:
+    """ccil/ in the user's config folders (RL_AUG_CONFIG_PATH) first, then in the shipped configs."""
+    from rl_aug.agents.config import config_dirs
+
+    return [d / "ccil" for d in config_dirs()]
 
 
 def load_config(argv: list[str]):
@@ -30,10 +34,11 @@ def load_config(argv: list[str]):
     if bad:
         raise SystemExit(f"rl-aug ccil: expected key=value overrides (e.g. task=pendulum), got {bad}")
     cli = OmegaConf.from_dotlist(argv)
-    cfg = OmegaConf.load(CONFIG_DIR / "default.yaml")
+    dirs = _config_dirs()
+    cfg = OmegaConf.load(next(d / "default.yaml" for d in dirs if (d / "default.yaml").is_file()))
     task = cli.get("task", cfg.task)
-    task_file = CONFIG_DIR / f"{task}.yaml"
-    if task_file.exists():
+    task_file = next((d / f"{task}.yaml" for d in dirs if (d / f"{task}.yaml").is_file()), None)
+    if task_file is not None:
         cfg = OmegaConf.merge(cfg, OmegaConf.load(task_file))
     return OmegaConf.merge(cfg, cli)
 
@@ -69,8 +74,8 @@ def run_seed(cfg, task, demos, seed: int, out: Path | None) -> tuple[dict[str, n
     import torch
     from omegaconf import OmegaConf
 
-    from agents.bc import BCConfig, train_bc
-    from envs.ccil.evaluation import evaluate
+    from rl_aug.agents.bc import BCConfig, train_bc
+    from rl_aug.envs.ccil.evaluation import evaluate
     from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics
     from rl_aug.ccil.data import save_npz_atomic
 
@@ -197,7 +202,7 @@ def write_plots(out: Path, demos, info: dict) -> None:
 def run(cfg) -> tuple[Path, dict[str, tuple[float, float]]]:
     from omegaconf import OmegaConf
 
-    from envs.ccil.tasks import get_task
+    from rl_aug.envs.ccil.tasks import get_task
     from rl_aug.ccil.data import load_demos
 
     task = get_task(cfg.task)

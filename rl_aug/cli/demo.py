@@ -45,7 +45,7 @@ def _new_run_dir(root: Path) -> Path:
 
 def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
     """A (9, 84, 84) uint8 observation after `steps` random actions in a dm_control task."""
-    import envs
+    from rl_aug import envs
 
     env = envs.make(task, seed=seed, frame_stack=3, size=84)
     try:

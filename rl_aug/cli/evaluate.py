@@ -50,8 +50,8 @@ def main(argv: list[str]) -> int:
     if len({p.resolve() for p in args.runs}) != len(args.runs):
         print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
         return 2
-    import envs
-    from agents.checkpoint import load_agent
+    from rl_aug import envs
+    from rl_aug.agents.checkpoint import load_agent
     from rl_aug.evaluation import evaluate_shifts, write_report
 
     results = []

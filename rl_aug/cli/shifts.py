@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 def render_grid(task: str, shifts: list[str], size: int, rows: int, steps: int,
                 assets_dir: str | None, render_quality: str) -> np.ndarray:
     """(rows, len(shifts), size, size, 3) uint8: the last frame after `steps` identical steps per episode."""
-    import envs
+    from rl_aug import envs
 
     grid = np.zeros((rows, len(shifts), size, size, 3), np.uint8)
     for col, shift in enumerate(shifts):
