@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test install clean device-prepare device-dry-run
+.PHONY: demo test install clean device-prepare device-dry-run wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	# torch first: the pinned release resolves to the local CPU build where no GPU is
 	# present, so pip never pulls the CUDA packages for the dependencies below.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
+
+# The wheel as a user gets it: built, installed into a clean virtualenv, run from outside the repository.
+wheel-check: $(STAMP)
+	PYTHON=$(PY) bash .ci/wheel_check.sh
 
 # The GPU device run (benchmarks/device.sh): wheels and GL libraries for a Python 3.12 machine with no index.
 device-prepare:

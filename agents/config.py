@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from rl_aug.extras import require
+
+require("omegaconf", "training configs")
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf.errors import OmegaConfBaseException  # noqa: E402
 
 GROUPS = ("agent", "strategy", "task", "run")
 # The shipped configs (package data of rl_aug.configs, found with importlib.resources so the wheel works

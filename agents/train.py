@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from rl_aug.agents import checkpoint
+from rl_aug.agents import checkpoint, provenance
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
@@ -72,7 +72,9 @@ def default_run_dir(cfg: DictConfig) -> Path:
 class Trainer:
     """One training run in one run directory. `env_factory(task_cfg, seed)` and `strategy` may be injected."""
 
-    def __init__(self, cfg: DictConfig, env_factory: EnvFactory | None = None, strategy: Any | None = None) -> None:
+    def __init__(self, cfg: DictConfig, env_factory: EnvFactory | None = None, strategy: Any | None = None,
+                 overrides: list[str] | None = None) -> None:
+        """`overrides`: the command line as typed, recorded in run_info.json (the CLI passes it)."""
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
         resuming = self._prepare_run_dir()
@@ -129,6 +131,7 @@ class Trainer:
             self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
             OmegaConf.save(cfg, self.run_dir / "config.yaml")
+        provenance.append(self.run_dir, overrides, resumed=resuming)
         self.writer = None
         if cfg.run.tensorboard:
             from torch.utils.tensorboard import SummaryWriter

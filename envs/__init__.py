@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
+from rl_aug.extras import require
+
+gym = require("gymnasium", "rl_aug.envs")
 
 from rl_aug.envs.defaults import (
     ACTION_REPEAT_TABLES,

@@ -43,15 +43,20 @@ def parse_task(name: str) -> tuple[str, str]:
 def make_state_env(domain: str, task: str, seed: int | None = None,
                    episode_frames: int = EPISODE_FRAMES) -> gym.Env:
     """The task with flat float32 state observations and `episode_frames` control steps per episode."""
-    from dm_control import suite
-    from shimmy import DmControlCompatibilityV0
+    from rl_aug.extras import require
 
+    suite = require("dm_control.suite", "dm_control tasks")
+    DmControlCompatibilityV0 = require("shimmy", "dm_control tasks").DmControlCompatibilityV0
+
+    if isinstance(episode_frames, bool) or not isinstance(episode_frames, int) or episode_frames <= 0:
+        raise ValueError(f"expected episode_frames a positive int (control steps per episode), got {episode_frames!r}")
     dm_env = suite.load(domain, task, task_kwargs={"random": seed})
     if dm_env._step_limit != episode_frames:  # a few tasks (lqr) have no time limit; all others 1000
+        # Every suite task function takes time_limit (seconds) and passes it to control.Environment itself,
+        # so it goes in task_kwargs (in environment_kwargs it would be given twice).
         time_limit = episode_frames * dm_env.control_timestep()
         dm_env.close()
-        dm_env = suite.load(domain, task, task_kwargs={"random": seed},
-                            environment_kwargs={"time_limit": time_limit})
+        dm_env = suite.load(domain, task, task_kwargs={"random": seed, "time_limit": time_limit})
     env = DmControlCompatibilityV0(dm_env, render_mode="rgb_array")
     return Float32Action(FlatFloat32Observation(env))
 

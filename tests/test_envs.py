@@ -175,7 +175,7 @@ def test_render_quality_sets_the_gl_context_and_leaves_the_model_alone():
 
 def test_close_frees_gl_contexts_and_the_interpreter_exits_without_egl_errors():
     code = (
-        "import envs\n"
+        "from rl_aug import envs\n"
         "for i in range(4):\n"
         "    e = envs.make('cartpole-balance', size=16, shift='video_easy+camera')\n"
         "    e.reset(seed=i); e.step(e.action_space.sample()); e.unwrapped.render(); e.close()\n"
@@ -201,3 +201,31 @@ def test_bad_arguments_name_the_fix():
     with pytest.raises(ValueError, match="render quality"):
         envs.make("walker-walk", render_quality="ultra")
     assert envs.parse_task("ball_in_cup_catch") == ("ball_in_cup", "catch")
+
+
+def test_gym_make_passes_every_keyword_including_episode_frames():
+    """episode_frames other than 1000 crashed every task (time_limit given twice to dm_control)."""
+    env = gym.make("rl_aug/dmc-cartpole-swingup-v0", episode_frames=40, action_repeat=4, size=16, frame_stack=2)
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (6, 16, 16)
+        steps, truncated = 0, False
+        while not truncated:
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            steps += 1
+            assert not terminated
+        assert steps == 10 and info["frames"] == 4  # 40 control steps at action repeat 4
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="episode_frames a positive int"):
+        envs.make("cartpole-swingup", episode_frames=0)
+
+
+def test_gym_make_with_the_module_prefix_needs_no_import(tmp_path):
+    """gymnasium 1.x has no plugin entry points; the "module:id" form imports rl_aug.envs itself."""
+    code = ("import gymnasium as gym\n"
+            "e = gym.make('rl_aug.envs:rl_aug/dmc-cartpole-swingup-v0', size=16)\n"
+            "print(e.reset(seed=0)[0].shape); e.close()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(9, 16, 16)"

@@ -256,3 +256,23 @@ def test_resume_is_exact_on_a_real_dm_control_task(tmp_path):
     assert [int(r["frame"]) for r in train_a] == [1000, 2000]
     assert train_a == train_b and eval_a == eval_b
     assert float(train_a[-1]["critic_loss"]) > 0
+
+
+def test_run_info_records_each_start_with_overrides_and_versions(tmp_path):
+    typed = overrides(tmp_path, "sac", "none", "frames=12")
+    t = Trainer(compose(typed), env_factory=point_env, overrides=typed)
+    t.run()
+    t.close()
+    t = Trainer(compose([*typed, "frames=24", "resume=true"]), env_factory=point_env)
+    t.run()
+    t.close()
+    import json
+
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert [r["resumed"] for r in info] == [False, True]
+    assert info[0]["overrides"] == typed and info[1]["overrides"] is None
+    from importlib.metadata import version
+
+    assert info[0]["versions"]["torch"] == version("torch") and info[0]["versions"]["mujoco"] == version("mujoco")
+    assert info[0]["versions"]["rl-aug"] and info[0]["versions"]["gymnasium"] == gym.__version__
+    assert info[0]["git_commit"] is None or len(info[0]["git_commit"].split("+")[0]) == 40

@@ -39,14 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     target, _ = SUBCOMMANDS[args.subcommand]
     module_name, func_name = target.split(":")
+    from rl_aug.extras import EXTRA_OF, MissingExtra, hint
+
     try:
         module = importlib.import_module(module_name)
+        return int(getattr(module, func_name)(args.args) or 0)
+    except MissingExtra as exc:
+        print(f"rl-aug {args.subcommand}: {exc}", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            print(f"rl-aug {args.subcommand}: not available in this version ({exc.name} missing)", file=sys.stderr)
+        top = (exc.name or "").split(".")[0]
+        if top in EXTRA_OF:  # an optional dependency imported directly somewhere below
+            print(f"rl-aug {args.subcommand}: {hint(top, f'rl-aug {args.subcommand}')}", file=sys.stderr)
             return 2
         raise
-    return int(getattr(module, func_name)(args.args) or 0)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,17 @@ def _config_dirs() -> list[Path]:
     return [d / "ccil" for d in config_dirs()]
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    """rows (dicts with the same keys, in order of first appearance) as a CSV file."""
+    import csv
+
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def load_config(argv: list[str]):
     from omegaconf import OmegaConf
 
@@ -139,12 +150,11 @@ def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict
 
 def write_tables(out: Path, task_name: str, per_seed, infos, methods, episodes: int, noise: float,
                  expert_return: float | None) -> dict[str, tuple[float, float]]:
-    import pandas as pd
 
     rows = [{"task": task_name, "seed": info["seed"], "method": m, "episodes": len(r[m]), "eval_noise": noise,
                  "mean_return": float(r[m].mean()), "std_return": float(r[m].std())}
             for r, info in zip(per_seed, infos) for m in methods]
-    pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+    _write_csv(out / "results.csv", rows)
     summary = summarize(per_seed, methods)
     lines = [f"# CCIL on {task_name}", "",
              (f"{len(per_seed)} seeds x {episodes} episodes, eval noise {noise}; mean +- std over seeds of "

@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         cfg = compose(argv, config_dirs)
         from rl_aug.agents.train import Trainer
 
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, overrides=argv)
     except (ConfigError, FileExistsError, FileNotFoundError) as exc:
         print(f"rl-aug train: {exc}", file=sys.stderr)
         return 2

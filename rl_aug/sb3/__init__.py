@@ -9,7 +9,10 @@
 `rl_aug.strategies`, so the very strategy objects that wrap our SAC and DrQ-v2 wrap SB3's SAC too.
 """
 
-from rl_aug.sb3.adapter import SB3ActorCritic
-from rl_aug.sb3.sac import AugmentedSAC
+from rl_aug.extras import require
+
+require("stable_baselines3", "rl_aug.sb3")
+from rl_aug.sb3.adapter import SB3ActorCritic  # noqa: E402
+from rl_aug.sb3.sac import AugmentedSAC  # noqa: E402
 
 __all__ = ["AugmentedSAC", "SB3ActorCritic"]

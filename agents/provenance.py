@@ -1,0 +1,70 @@
+"""What made a run: the command-line overrides as typed, the rl-aug version and git commit, and the versions of
+the libraries that decide its numbers. Each start of a run (first or resumed) appends one record to
+`<run_dir>/run_info.json`, so a resumed run says what every part of it ran with."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+LIBRARIES = ("rl-aug", "torch", "numpy", "gymnasium", "mujoco", "dm-control", "shimmy", "stable-baselines3",
+             "omegaconf")
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit of the checkout holding `path` (with '+dirty' when it has changes), or None outside git."""
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True,
+                                  timeout=10).stdout.strip()
+
+        commit = git("rev-parse", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
+    import torch
+
+    return {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "resumed": resumed,
+        "overrides": list(overrides) if overrides is not None else None,
+        "argv": sys.argv,
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "versions": versions(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "host": platform.node(),
+    }
+
+
+def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
+    """Append this start's record to run_dir/run_info.json (written atomically)."""
+    path = run_dir / "run_info.json"
+    records = json.loads(path.read_text()) if path.is_file() else []
+    records.append(record(overrides, resumed))
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(records, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
