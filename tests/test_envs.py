@@ -229,3 +229,33 @@ def test_gym_make_with_the_module_prefix_needs_no_import(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(9, 16, 16)"
+
+
+def test_closing_or_dropping_one_env_leaves_the_frames_of_the_others_intact():
+    """Each renderer frees its GL objects in its own context (closing one used to blacken the others)."""
+    import gc
+
+    alone = envs.make("cartpole-swingup", seed=0, size=32)
+    reference = [alone.reset(seed=0)[0], alone.step(np.full(1, 0.5, np.float32))[0]]
+    alone.close()
+
+    def frames(env):
+        return [env.reset(seed=0)[0], env.step(np.full(1, 0.5, np.float32))[0]]
+
+    a = envs.make("cartpole-swingup", seed=0, size=32)
+    b = envs.make("cartpole-swingup", seed=0, size=32)
+    try:
+        assert all(np.array_equal(x, y) for x, y in zip(frames(b), reference))
+        a.close()  # closed after b drew: b's context was current
+        assert all(np.array_equal(x, y) for x, y in zip(frames(b), reference))
+        for _ in range(3):  # envs dropped without close, freed by the garbage collector
+            dropped = envs.make("cartpole-swingup", seed=0, size=32)
+            dropped.reset(seed=0)
+        del dropped
+        gc.collect()
+        c = envs.make("cartpole-swingup", seed=0, size=32)
+        assert all(np.array_equal(x, y) for x, y in zip(frames(b), reference))
+        assert all(np.array_equal(x, y) for x, y in zip(frames(c), reference))
+        c.close()
+    finally:
+        b.close()

@@ -219,3 +219,16 @@ def test_augment_spec_strings_use_rl_aug_augment_inside_envs_make():
     finally:
         plain.close()
         convolved.close()
+
+
+def test_closing_one_gymnasium_pixel_env_leaves_another_intact():
+    """The same GL-context isolation for gymnasium's own MuJoCo envs inside PixelObservation."""
+    a = PixelObservation(gym.make("Hopper-v5"), size=32)
+    b = PixelObservation(gym.make("Hopper-v5"), size=32)
+    try:
+        a.reset(seed=0)
+        reference = b.reset(seed=0)[0]
+        a.close()
+        assert np.array_equal(b.reset(seed=0)[0], reference)
+    finally:
+        b.close()

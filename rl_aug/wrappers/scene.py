@@ -191,9 +191,27 @@ class SceneRenderer:
         return rgb
 
     def close(self) -> None:
-        if self.renderer is not None:
-            self.renderer.close()
-            self.renderer = None
+        """Free the GL objects in *this* renderer's context, then the context.
+
+        `mujoco.Renderer.close()` frees its MjrContext (textures, framebuffers) in whichever GL context is
+        current, i.e. the last renderer that drew. Object ids are per context and every renderer uses the same
+        ones, so closing renderer A after renderer B drew deleted B's buffers and B's frames came out black
+        with streaks. Making A's context current first confines the frees to A.
+        """
+        renderer, self.renderer = self.renderer, None
+        if renderer is None:
+            return
+        gl_context = getattr(renderer, "_gl_context", None)
+        if gl_context is not None and getattr(renderer, "_mjr_context", None) is not None:
+            gl_context.make_current()
+        renderer.close()
+
+    def __del__(self) -> None:
+        # An env dropped without close(): free in our own context too (the same bug, by garbage collection).
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - during interpreter teardown EGL may be gone already
+            pass
 
 
 # Renderers not closed by their owner are closed at interpreter exit, while EGL still works: left to the
