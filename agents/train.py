@@ -77,7 +77,20 @@ class Trainer:
         """`overrides`: the command line as typed, recorded in run_info.json (the CLI passes it)."""
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
+        created = not self.run_dir.exists()
         resuming = self._prepare_run_dir()
+        try:
+            self._build(cfg, env_factory, strategy, overrides, resuming)
+        except BaseException:
+            for env in (getattr(self, "env", None), getattr(self, "eval_env", None)):
+                if env is not None:
+                    env.close()
+            if created and not resuming:  # a failed start leaves no empty run directory behind
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
+
+    def _build(self, cfg: DictConfig, env_factory: EnvFactory | None, strategy: Any | None,
+               overrides: list[str] | None, resuming: bool) -> None:
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
         seed = int(cfg.seed)

@@ -21,7 +21,7 @@ DRY=0
 T0=$(date +%s)
 if (( DRY )); then
   OUT=${OUT:-runs/device-dry-run}
-  BUDGET=${DEVICE_BUDGET_S:-420}
+  BUDGET=${DEVICE_BUDGET_S:-1500}  # generous: each dry stage ends by its work, never by a clock
   DEV=cpu
   PY=${PYTHON:-.venv/bin/python}
   RUNS=$(mktemp -d)
@@ -80,23 +80,23 @@ if ((!DRY)); then
 fi
 log "set-up done: device $DEV, budget ${BUDGET}s, out $OUT"
 
-stage facts 60 "$PY" benchmarks/device_run.py facts --device "$DEV" --out "$OUT/facts.json" --runs "$RUNS" \
+stage facts $( ((DRY)) && echo 200 || echo 60) "$PY" benchmarks/device_run.py facts --device "$DEV" --out "$OUT/facts.json" --runs "$RUNS" \
   $( ((DRY)) && echo --dry-run)
 
 if ((DRY)); then  # a subset on the CPU: one of each kind of check
-  stage tests 120 "$PY" -m pytest -q -m cuda tests/test_cuda.py -p no:cacheprovider \
+  stage tests 400 "$PY" -m pytest -q -m cuda tests/test_cuda.py -p no:cacheprovider \
     -k "(matches_the_cpu_result and (shift or conv)) or agent_pieces or (updates_on_cuda and fp32 and drq and sac) or (resume_on_cuda and sac-drq)"
 else
   stage tests 110 "$PY" -m pytest -q -m cuda tests/test_cuda.py -p no:cacheprovider -n 4
 fi
 
 if ((DRY)); then
-  stage augment 30 "$PY" benchmarks/augment.py --device cpu --batches 8 --repeats 2 --out "$OUT/augment.json"
-  stage update_b128 40 "$PY" benchmarks/update.py --quick --device cpu --agents sac --strategies drq,svea \
+  stage augment 200 "$PY" benchmarks/augment.py --device cpu --batches 8 --repeats 2 --out "$OUT/augment.json"
+  stage update_b128 300 "$PY" benchmarks/update.py --quick --device cpu --agents sac --strategies drq,svea \
     --out "$OUT/update_b128.json"
-  stage update_b512 40 "$PY" benchmarks/update.py --quick --device cpu --agents sac --strategies drq \
+  stage update_b512 300 "$PY" benchmarks/update.py --quick --device cpu --agents sac --strategies drq \
     --out "$OUT/update_b512.json"
-  stage fps 110 "$PY" benchmarks/device_run.py fps --device cpu --seconds 100 --frames 3000 --out "$OUT/fps.json" \
+  stage fps 330 "$PY" benchmarks/device_run.py fps --device cpu --seconds 300 --frames 3000 --out "$OUT/fps.json" \
     --runs "$RUNS" --dry-run
 else
   stage augment 45 "$PY" benchmarks/augment.py --device cuda --batches 128 256 512 --repeats 50 \

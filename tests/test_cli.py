@@ -44,3 +44,22 @@ def test_augment_list_and_apply(tmp_path, capsys):
         assert "exists" in str(exc.code)
     else:
         raise AssertionError("an existing output must not be overwritten")
+
+
+def test_a_headless_gl_backend_is_chosen_when_none_is_set():
+    from rl_aug.gl import choose_backend
+
+    def libraries(*present):
+        return lambda name: f"lib{name}.so" if name in present else None
+
+    env: dict[str, str] = {}
+    assert choose_backend(env, libraries("EGL", "OSMesa")) == "egl"
+    assert env == {"MUJOCO_GL": "egl", "PYOPENGL_PLATFORM": "egl"}
+    env = {}
+    assert choose_backend(env, libraries("OSMesa")) == "osmesa" and env["PYOPENGL_PLATFORM"] == "osmesa"
+    env = {"MUJOCO_GL": "glfw"}
+    assert choose_backend(env, libraries("EGL")) == "glfw" and env == {"MUJOCO_GL": "glfw"}  # the user's wins
+    env = {"DISPLAY": ":0"}
+    assert choose_backend(env, libraries("EGL")) is None and "MUJOCO_GL" not in env  # a display: MuJoCo's default
+    env = {}
+    assert choose_backend(env, libraries()) is None and env == {}

@@ -276,3 +276,12 @@ def test_run_info_records_each_start_with_overrides_and_versions(tmp_path):
     assert info[0]["versions"]["torch"] == version("torch") and info[0]["versions"]["mujoco"] == version("mujoco")
     assert info[0]["versions"]["rl-aug"] and info[0]["versions"]["gymnasium"] == gym.__version__
     assert info[0]["git_commit"] is None or len(info[0]["git_commit"].split("+")[0]) == 40
+
+
+def test_a_failed_start_leaves_no_run_directory(tmp_path):
+    def broken_env(task, seed):
+        raise RuntimeError("no display")
+
+    with pytest.raises(RuntimeError, match="no display"):
+        Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=broken_env)
+    assert not (tmp_path / "run").exists()

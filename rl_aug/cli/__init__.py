@@ -35,8 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _choose_gl(subcommand: str) -> None:
+    """A headless GL backend for MuJoCo when MUJOCO_GL is unset (rl_aug.gl), said once on stderr."""
+    import os
+
+    from rl_aug.gl import choose_backend
+
+    was_set = bool(os.environ.get("MUJOCO_GL"))
+    chosen = choose_backend()
+    if chosen and not was_set and subcommand != "augment":
+        print(f"rl-aug {subcommand}: MUJOCO_GL was unset and no display was found: using MUJOCO_GL={chosen}",
+              file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    _choose_gl(args.subcommand)
     target, _ = SUBCOMMANDS[args.subcommand]
     module_name, func_name = target.split(":")
     from rl_aug.extras import EXTRA_OF, MissingExtra, hint
