@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,30 +59,72 @@ def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> 
 
 
 def find(directory: str | Path, files: tuple[str, ...] = (STATE_FILE, REPLAY_FILE)) -> Path | None:
-    """The checkpoint directory holding `files` (falls back to `.old` after a crash between the two renames)."""
+    """The first checkpoint directory holding `files` (see `_candidates`); existence only, `read` checks them."""
     directory = Path(directory)
-    for candidate in (directory, directory.with_name(directory.name + ".old")):
+    for candidate in _candidates(directory):
         if all((candidate / name).is_file() for name in files):
             return candidate
     return None
 
 
-def load(directory: str | Path, replay: ReplayBuffer) -> dict[str, Any]:
-    """Read the state dict and fill `replay`; raises FileNotFoundError when there is no checkpoint."""
-    found = find(directory)
-    if found is None:
+class CheckpointDamaged(RuntimeError):
+    """No complete checkpoint could be read; the message names each damaged file and the way out."""
+
+
+def _candidates(directory: Path) -> list[Path]:
+    """Where a checkpoint may be, in order: the checkpoint itself; `.tmp`, a complete newer one whose renames a
+    crash interrupted; `.old`, the previous one (kept between the two renames of `save`)."""
+    return [directory, directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")]
+
+
+def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
+    """(where, state dict, replay arrays) of the first complete checkpoint that reads back whole.
+
+    A damaged file (truncated, empty, not a checkpoint) is named, and the next candidate is tried; falling
+    back is said on stderr. FileNotFoundError when there is no checkpoint at all, CheckpointDamaged when
+    every one found is damaged."""
+    directory = Path(directory)
+    problems: list[str] = []
+    for candidate in _candidates(directory):
+        if not all((candidate / name).is_file() for name in (STATE_FILE, REPLAY_FILE)):
+            continue
+        try:
+            state = torch.load(candidate / STATE_FILE, weights_only=False)
+            if not isinstance(state, dict):
+                raise TypeError(f"expected a dict, got {type(state).__name__}")
+        except Exception as exc:  # noqa: BLE001 - any failure to read means the file is damaged
+            problems.append(f"{candidate / STATE_FILE} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
+            continue
+        try:
+            with np.load(candidate / REPLAY_FILE, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            if "config" not in arrays:
+                raise KeyError("no 'config' array")
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{candidate / REPLAY_FILE} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
+            continue
+        if problems:
+            print(f"checkpoint: {'; '.join(problems)}; resuming from the complete checkpoint in {candidate}",
+                  file=sys.stderr)
+        return candidate, state, arrays
+    if not problems:
         raise FileNotFoundError(f"expected a checkpoint ({STATE_FILE} + {REPLAY_FILE}) in {directory}, found none")
-    replay.load(found / REPLAY_FILE)
-    return torch.load(found / STATE_FILE, weights_only=False)
+    raise CheckpointDamaged(
+        f"cannot resume: {'; '.join(problems)}, and there is no complete checkpoint.tmp or checkpoint.old to fall "
+        "back to. Restore the files, or start the run again with overwrite=true (this deletes the run directory)"
+    )
+
+
+def load(directory: str | Path, replay: ReplayBuffer) -> dict[str, Any]:
+    """Read the state dict and fill `replay` from the first complete checkpoint (see `read`)."""
+    _, state, arrays = read(directory)
+    replay.load_state_dict(arrays)
+    return state
 
 
 def saved_replay_capacity(directory: str | Path) -> int:
-    """The capacity of the replay saved in a checkpoint (read without loading the frames)."""
-    found = find(directory)
-    if found is None:
-        raise FileNotFoundError(f"expected a checkpoint in {directory}, found none")
-    with np.load(found / REPLAY_FILE, allow_pickle=False) as data:
-        return int(data["config"][4])
+    """The capacity of the replay saved in the checkpoint that `read` picks."""
+    return int(read(directory)[2]["config"][4])
 
 
 def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,

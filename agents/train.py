@@ -126,7 +126,8 @@ class Trainer:
         # Never allocate more than the run can write (np.zeros is lazy, but not every kernel overcommits).
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
         if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
-            capacity = checkpoint.saved_replay_capacity(self.run_dir / "checkpoint")
+            saved = checkpoint.read(self.run_dir / "checkpoint")  # read once: sizes the buffer, then fills it
+            capacity = int(saved[2]["config"][4])
         self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=self.agent.nstep,
                                    discount=self.agent.discount, seed=derived_seed(seed, 2))
         self.action_rng = np.random.default_rng(derived_seed(seed, 3))
@@ -139,7 +140,7 @@ class Trainer:
         self.train_rows: list[dict[str, float]] = []
         self.eval_rows: list[dict[str, float]] = []
         if resuming:
-            self._load()
+            self._load(*saved[1:])
             # A resumed run may ask for a different checkpoint interval: it applies from now on.
             self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
@@ -189,8 +190,8 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         return checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
 
-    def _load(self) -> None:
-        state = checkpoint.load(self.run_dir / "checkpoint", self.replay)
+    def _load(self, state: dict[str, Any], replay_arrays: dict[str, np.ndarray]) -> None:
+        self.replay.load_state_dict(replay_arrays)
         saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
         for key in RESUME_MUST_MATCH:

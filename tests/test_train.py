@@ -285,3 +285,44 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path):
     with pytest.raises(RuntimeError, match="no display"):
         Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=broken_env)
     assert not (tmp_path / "run").exists()
+
+
+def _checkpointed_run(tmp_path: Path) -> Path:
+    t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    return tmp_path / "run" / "checkpoint"
+
+
+@pytest.mark.parametrize("damage,file", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "state.pt"),  # truncated
+    (lambda p: p.write_bytes(b""), "state.pt"),                                          # empty
+    (lambda p: p.write_bytes(b"not a zip file at all" * 10), "replay.npz"),              # garbage
+])
+def test_a_damaged_checkpoint_is_named_with_the_way_out(tmp_path, damage, file):
+    from rl_aug.agents.checkpoint import CheckpointDamaged
+
+    ckpt = _checkpointed_run(tmp_path)
+    damage(ckpt / file)
+    with pytest.raises(CheckpointDamaged, match=rf"{file} is damaged .*overwrite=true"):
+        Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    assert cli_main([*overrides(tmp_path, "sac", "none", "resume=true")]) == 2  # the CLI: a message, no traceback
+
+
+def test_a_damaged_checkpoint_falls_back_to_a_complete_tmp_then_old(tmp_path, capsys):
+    import shutil
+
+    from rl_aug.agents.checkpoint import read
+
+    ckpt = _checkpointed_run(tmp_path)
+    shutil.copytree(ckpt, ckpt.with_name("checkpoint.old"))
+    (ckpt / "state.pt").write_bytes(b"")
+    where, state, _ = read(ckpt)
+    assert where.name == "checkpoint.old" and state["counters"]["step"] == 18
+    assert "state.pt is damaged" in capsys.readouterr().err
+    shutil.copytree(ckpt.with_name("checkpoint.old"), ckpt.with_name("checkpoint.tmp"))
+    assert read(ckpt)[0].name == "checkpoint.tmp"  # a complete newer .tmp wins over .old
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    t.run()
+    t.close()
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6, 12, 18, 24, 30, 36]

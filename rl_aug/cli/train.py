@@ -38,6 +38,7 @@ def _split_config_dirs(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str]) -> int:
+    from rl_aug.agents.checkpoint import CheckpointDamaged
     from rl_aug.agents.config import GROUPS, ConfigError, available, compose
 
     argv, config_dirs = _split_config_dirs(argv)
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
         from rl_aug.agents.train import Trainer
 
         trainer = Trainer(cfg, overrides=argv)
-    except (ConfigError, FileExistsError, FileNotFoundError) as exc:
+    except (ConfigError, FileExistsError, FileNotFoundError, CheckpointDamaged) as exc:
         print(f"rl-aug train: {exc}", file=sys.stderr)
         return 2
     try:
