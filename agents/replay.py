@@ -71,8 +71,16 @@ class ReplayBuffer:
         return obs
 
     def start_episode(self, obs: np.ndarray) -> None:
-        """Record the first observation of an episode (all its k frames)."""
+        """Record the first observation of an episode (all its k frames).
+
+        An episode still open (reset before it terminated or truncated) is closed here as truncated, so no
+        n-step return chains into the new episode. Its last transition is the one whose next frame is the
+        newest frame written (a fresh start wrote frames after it)."""
         obs = self._check_obs(obs)
+        if self._in_episode and self.num_transitions > 0:
+            last = (self.num_transitions - 1) % self.capacity
+            if self.obs_end[last] + 1 == self._last_frame:
+                self.episode_end[last] = True
         for i in range(self.stack):
             self._write_frame(obs[i * self.frame_channels:(i + 1) * self.frame_channels])
         self._last_frame = self.num_frames - 1

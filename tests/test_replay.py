@@ -137,3 +137,25 @@ def test_memory_is_one_frame_per_transition():
     buffer = ReplayBuffer((9, 84, 84), 6, capacity=1000)
     per_transition = buffer.nbytes() / 1000
     assert 3 * 84 * 84 <= per_transition < 3 * 84 * 84 + 64
+
+
+def test_an_episode_left_unfinished_is_closed_when_the_next_starts():
+    """A reset before the end (a user driving the buffer) must not chain n-step returns across episodes."""
+    buffer = ReplayBuffer((3 * K, H, W), 2, capacity=64, nstep=3, discount=0.5)
+    values = [10] * K
+    buffer.start_episode(stack(values))
+    for i in range(2):  # two steps, then a reset without terminated/truncated
+        values = values[1:] + [11 + i]
+        buffer.add(np.zeros(2, np.float32), 1.0, stack(values), terminated=False, truncated=False)
+    unfinished_last_obs = stack(values)
+    buffer.start_episode(stack([50] * K))
+    buffer.add(np.zeros(2, np.float32), 100.0, stack([50, 50, 51]), terminated=False, truncated=False)
+    out = buffer.gather(np.array([0]))
+    assert out["reward"][0, 0] == 1.0 + 0.5 * 1.0  # only the unfinished episode's two rewards
+    assert out["discount"][0, 0] == 0.25  # bootstraps after its 2 steps (not terminal)
+    assert np.array_equal(out["next_obs"][0], unfinished_last_obs)
+    buffer.start_episode(stack([60] * K))  # closes the second episode after its one step
+    assert buffer.episode_end[2] and buffer.gather(np.array([2]))["reward"][0, 0] == 100.0
+    flags = buffer.episode_end.copy()
+    buffer.start_episode(stack([70] * K))  # a reset right after a reset: nothing to close, nothing changes
+    assert np.array_equal(buffer.episode_end, flags) and buffer.num_transitions == 3
