@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from rl_aug.agents.base import PixelActorCritic
 from rl_aug.agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
-from rl_aug.strategies.protocol import Part
+from rl_aug.strategies.protocol import Part, double_q_loss
 
 
 class DrQV2(PixelActorCritic):
@@ -47,6 +47,7 @@ class DrQV2(PixelActorCritic):
         for p in self.critic_target.parameters():
             p.requires_grad_(False)
         self.critic_target_encoder = None
+        self._critic_features: tuple[Tensor, Tensor] | None = None
         self._to_device()
 
         self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), lr=lr)
@@ -69,9 +70,28 @@ class DrQV2(PixelActorCritic):
         tq1, tq2 = self.critic_target(h, next_action)
         return reward + discount * torch.min(tq1, tq2)
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
+        h = self.encode(obs)
+        # Kept (with obs, so its memory cannot be reused by another tensor) for the actor step that follows.
+        self._critic_features = (obs, h.detach())
+        return double_q_loss(*self.critic(h, action), target)
+
+    def _actor_features(self, obs: Tensor) -> Tensor:
+        """DrQ-v2's actor reads the critic step's features, computed before the encoder update and detached
+        (drqv2.py: update_actor(obs.detach(), ...) with obs = encoder(aug(obs)) from before update_critic).
+        Used when `obs` is those rows (the same tensor, or its first rows, as the strategies pass them);
+        otherwise (e.g. a regularizer's own view) the obs is encoded afresh."""
+        cached, self._critic_features = self._critic_features, None
+        if cached is not None:
+            source, h = cached
+            if (obs.data_ptr() == source.data_ptr() and obs.shape[1:] == source.shape[1:]
+                    and len(obs) <= len(source) and obs.is_contiguous() and source.is_contiguous()):
+                return h[: len(obs)]
         with torch.no_grad():
-            h = self.encode(obs)
+            return self.encode(obs)
+
+    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+        h = self._actor_features(obs)
         std = self.stddev(step)
         dist = self.actor(h, std)
         action = dist.sample(clip=self.stddev_clip)

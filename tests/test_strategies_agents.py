@@ -3,6 +3,7 @@ agents.DrQV2, changing exactly the parameters it should; the strategy configs bu
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -137,3 +138,29 @@ def test_strategy_configs_build_and_cite_every_option(path):
 
 def test_every_strategy_name_has_a_config():
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == sorted(available())
+
+
+@pytest.mark.parametrize("name", ["rad", "drq", "none"])
+def test_drqv2_actor_reads_the_critic_steps_pre_update_features(name):
+    """DrQ-v2 (drqv2.py): the actor update uses encoder(aug(obs)) from before the critic step, detached."""
+    torch.manual_seed(0)
+    agent = DrQV2(OBS, A, **SMALL, precision="fp32", channels_last=False)
+    strategy = make(name, seed=3)
+    strategy.attach(agent)
+    batch = make_batch(0)
+    encoder_before = copy.deepcopy(agent.encoder)
+    seen_obs: list[torch.Tensor] = []
+    critic_loss = agent.critic_loss
+    agent.critic_loss = lambda obs, a, y: (seen_obs.append(obs), critic_loss(obs, a, y))[1]
+    seen_h: list[torch.Tensor] = []
+    actor_forward = agent.actor.forward
+    agent.actor.forward = lambda h, std: (seen_h.append(h), actor_forward(h, std))[1]
+    strategy.update(agent, batch, step=0)
+    actor_h = seen_h[-1]
+    n = len(batch)
+    with torch.no_grad():
+        pre = encoder_before(seen_obs[0][:n].float())
+        post = agent.encode(seen_obs[0][:n])
+    assert not actor_h.requires_grad
+    torch.testing.assert_close(actor_h, pre)
+    assert not torch.allclose(actor_h, post)  # the critic step moved the encoder; the actor did not see that
