@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from rl_aug.agents.networks import Encoder, soft_update
 from torch import Tensor, nn
 
-from rl_aug.agents.networks import Encoder, soft_update
 from rl_aug.strategies.protocol import Part, double_q_loss, step_optimizers
 
 PRECISIONS = ("bf16", "fp32")

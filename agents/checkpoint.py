@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from rl_aug.agents.replay import ReplayBuffer
 
 STATE_FILE = "state.pt"
@@ -133,7 +132,6 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
 
     Only the agent is read (not the replay), so evaluating a run never touches its gigabytes of frames."""
     from omegaconf import OmegaConf
-
     from rl_aug.agents.config import agent_classes, agent_kwargs
 
     run_dir = Path(run_dir)

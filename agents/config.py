@@ -13,16 +13,16 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from importlib import resources
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from rl_aug.extras import require
 
 require("omegaconf", "training configs")
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
-from omegaconf.errors import OmegaConfBaseException  # noqa: E402
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("agent", "strategy", "task", "run")
 # The shipped configs (package data of rl_aug.configs, found with importlib.resources so the wheel works
@@ -154,6 +154,21 @@ def _valid_keys(node: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
+    """An agent's settings as its paper ran them: preset/<agent>/_default.yaml, then preset/<agent>/<task>.yaml,
+    merged over the group files and under the command line (e.g. agent=drqv2 gets DrQ-v2's action repeat,
+    schedules and per-task overrides, and `rad` unless a strategy is named)."""
+    found = [find_config(f"preset/{agent}/{name}.yaml", dirs) for name in ("_default", task)]
+    nodes = []
+    for path in found:
+        if path is not None:
+            node = OmegaConf.load(path)
+            if not isinstance(node, DictConfig):
+                raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
+            nodes.append(node)
+    return nodes
+
+
 def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -> DictConfig:
     """The resolved, checked training config for `overrides` (e.g. ["agent=drqv2", "frames=100000"]);
     `config_dir`: the user's config folder(s), searched before RL_AUG_CONFIG_PATH and the shipped configs."""
@@ -161,8 +176,12 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
     picks, rest = _split(list(overrides or []))
     top = OmegaConf.load(find_config("train.yaml", dirs))
     defaults = dict(top.pop("defaults", {}))
-    for group, choice in picks.items():
-        defaults[group] = choice
+    defaults.update(picks)
+    presets = _presets(str(defaults["agent"]), str(defaults["task"]), dirs)
+    for preset in presets:  # a preset's group choices apply where the command line made none
+        for group, choice in dict(preset.pop("defaults", {})).items():
+            if group not in picks:
+                defaults[group] = choice
     cfg = OmegaConf.structured(TopSchema)
     try:
         cfg = OmegaConf.merge(cfg, top)
@@ -171,6 +190,8 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
             if group in ("agent", "strategy") and "name" not in node:
                 node.name = str(defaults[group])
             cfg = OmegaConf.merge(cfg, {group: node})
+        for preset in presets:
+            cfg = OmegaConf.merge(cfg, preset)
     except OmegaConfBaseException as exc:
         raise ConfigError(f"bad config file: {exc}") from None
     OmegaConf.set_struct(cfg, True)

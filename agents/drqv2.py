@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 
 import torch
-from torch import Tensor, nn
-
 from rl_aug.agents.base import PixelActorCritic
 from rl_aug.agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
+from torch import Tensor, nn
+
 from rl_aug.strategies.protocol import Part, double_q_loss
 
 

@@ -15,11 +15,11 @@ import copy
 from typing import Any
 
 import torch
+from rl_aug.agents.base import PixelActorCritic
+from rl_aug.agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from rl_aug.agents.base import PixelActorCritic
-from rl_aug.agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
 from rl_aug.strategies.protocol import Part
 
 

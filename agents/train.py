@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-
 from rl_aug.agents import checkpoint, provenance
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rl_aug.envs.ccil.tasks import TASKS
+
 from rl_aug.cli.ccil import load_config, run
 
 

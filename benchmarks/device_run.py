@@ -216,7 +216,7 @@ def gpu_utilization() -> float | None:
     """The GPU's utilization in percent now (nvidia-smi), or None where there is none."""
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, text=True, timeout=10, check=False)
         return float(out.stdout.split()[0]) if out.returncode == 0 and out.stdout.strip() else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
-
 from rl_aug.agents import checkpoint
 from rl_aug.agents.replay import ReplayBuffer
 from rl_aug.agents.train import make_strategy
+from torch import Tensor
+
 from rl_aug.strategies.protocol import Batch
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from rl_aug.agents.replay import ReplayBuffer
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.networks import soft_update
 from rl_aug.agents.sac import SAC
+
 from rl_aug.strategies import Batch, make
 
 ACTION_DIM = 6  # walker / cheetah
@@ -128,13 +129,13 @@ class ReferenceSVEA:
 # ---------------------------------------------------------------------------------------------- helpers
 def make_batch(n: int, shape: tuple[int, int, int], seed: int, device: str = "cpu") -> Batch:
     g = torch.Generator().manual_seed(seed)
-    tensors = dict(
-        obs=torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
-        action=torch.rand((n, ACTION_DIM), generator=g) * 2 - 1,
-        reward=torch.rand((n, 1), generator=g),
-        discount=torch.full((n, 1), 0.99),
-        next_obs=torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
-    )
+    tensors = {
+        "obs": torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
+        "action": torch.rand((n, ACTION_DIM), generator=g) * 2 - 1,
+        "reward": torch.rand((n, 1), generator=g),
+        "discount": torch.full((n, 1), 0.99),
+        "next_obs": torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
+    }
     return Batch(**{k: v.to(device) for k, v in tensors.items()})
 
 

@@ -12,7 +12,6 @@ import functools
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-
 from rl_aug.envs.defaults import EPISODE_FRAMES
 
 

@@ -14,5 +14,5 @@ __version__ = "0.1.0"
 
 _here = _Path(__file__).resolve().parent
 if not (_here / "agents").is_dir() and (_here.parent / "agents" / "__init__.py").is_file():
-    __path__.append(str(_here.parent))  # noqa: F821 - a package's own __path__
+    __path__.append(str(_here.parent))
 del _Path, _here

@@ -7,10 +7,10 @@ import copy
 
 import pytest
 import torch
-
 from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.networks import linear_schedule
 from rl_aug.agents.sac import SAC
+
 from rl_aug.strategies.protocol import ActorCritic
 
 OBS = (6, 16, 16)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from rl_aug.agents.bc import BCConfig, BCPolicy, train_bc
 
 

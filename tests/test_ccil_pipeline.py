@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import csv
-import pytest
 
+import numpy as np
+import pytest
 from rl_aug.envs.ccil.demos import collect
 from rl_aug.envs.ccil.evaluation import evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
+
 from rl_aug.ccil.data import load_demos, save_demos, validate_demos
 from rl_aug.cli.ccil import main
 

@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from rl_aug.agents.config import compose
 from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.sac import SAC
 from rl_aug.agents.train import Trainer
-from rl_aug import augment
-from rl_aug.strategies import Batch, available, make
 from test_strategies_agents import OBS, SMALL, changed, make_batch, small_options, snapshot
 from test_train import _metrics, overrides, point_env
+
+from rl_aug import augment
+from rl_aug.strategies import Batch, available, make
 
 CUDA = torch.device(os.environ.get("RL_AUG_TEST_DEVICE", "cuda"))
 pytestmark = [pytest.mark.cuda,

@@ -141,10 +141,11 @@ def test_write_report_values_and_no_overwrite(tmp_path):
 
 
 def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
-    from rl_aug import envs
     from rl_aug.agents.checkpoint import load_agent
     from rl_aug.agents.config import compose
     from rl_aug.agents.train import Trainer
+
+    from rl_aug import envs
     from rl_aug.cli.evaluate import main as evaluate_main
 
     cfg = compose(["agent=sac", "strategy=drq", "task=cartpole-swingup", "task.size=32", "frames=1000",

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rl_aug.agents.config import CONFIG_DIR, ConfigError, available, compose
 
 OPTIONAL = ["gymnasium", "omegaconf", "dm_control", "mujoco", "shimmy", "matplotlib", "stable_baselines3",
@@ -18,7 +17,8 @@ OPTIONAL = ["gymnasium", "omegaconf", "dm_control", "mujoco", "shimmy", "matplot
 def run_without(modules: list[str], code: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter where importing any of `modules` fails as if not installed."""
     block = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
-    return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True, timeout=120, cwd=cwd,
+                          check=False)
 
 
 def test_augmentation_core_needs_only_torch_and_numpy(tmp_path):
@@ -50,16 +50,15 @@ def test_the_cli_reports_a_missing_extra_without_a_traceback(tmp_path):
 
 
 def test_no_top_level_agents_or_envs_modules(tmp_path):
-    result = subprocess.run([sys.executable, "-c", "import importlib.util as u; "
-                             "print(u.find_spec('agents'), u.find_spec('envs'), u.find_spec('configs'))"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    code = "import importlib.util as u; print(u.find_spec('agents'), u.find_spec('envs'), u.find_spec('configs'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            check=False)
     assert result.stdout.strip() == "None None None", result.stderr
 
 
 def test_shipped_data_is_found_through_the_package():
-    from rl_aug.envs.ccil.tasks import DEMO_DIR, EXPERT_DIR
-
     import rl_aug.configs
+    from rl_aug.envs.ccil.tasks import DEMO_DIR, EXPERT_DIR
 
     assert CONFIG_DIR == Path(rl_aug.configs.__file__).parent and (CONFIG_DIR / "train.yaml").is_file()
     assert (DEMO_DIR / "pendulum.npz").is_file() and (EXPERT_DIR / "Reacher-v5.zip").is_file()
@@ -78,3 +77,4 @@ def test_a_user_config_folder_wins_file_by_file(tmp_path, monkeypatch):
     assert "my-cartpole" in available("task") and compose(["task=my-cartpole"]).task.action_repeat == 4
     with pytest.raises(ConfigError, match="not a directory"):
         compose([], config_dir=tmp_path / "missing")
+

@@ -10,9 +10,9 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
+from rl_aug.envs.dmc import make_state_env
 
 from rl_aug import envs
-from rl_aug.envs.dmc import make_state_env
 from rl_aug.media import read_video
 from rl_aug.wrappers import ActionRepeat, CameraShift, ColorShift, PixelObservation, VideoBackground
 from rl_aug.wrappers.color import DEFAULT_COLORS, _suite_texture_recipes, load_presets, sample_colors

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
-
 from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.sac import SAC
+
 from rl_aug.strategies import SODA, Batch, available, from_config, make
 
 OBS = (9, 20, 20)  # small images: 4-layer encoder still fits (needs >= 15 pixels)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-
 from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.train import Trainer
+
 from rl_aug.cli.train import main as cli_main
 
 SIZE = 16

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from rl_aug.envs.ccil.tasks import TASKS, get_task
+
 from rl_aug.ccil.data import Demonstrations, save_demos
 
 

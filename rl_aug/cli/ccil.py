@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def _config_dirs() -> list[Path]:
     """ccil/ in the user's config folders (RL_AUG_CONFIG_PATH) first, then in the shipped configs."""
     from rl_aug.agents.config import config_dirs
@@ -86,9 +87,9 @@ def run_seed(cfg, task, demos, seed: int, out: Path | None) -> tuple[dict[str, n
     from omegaconf import OmegaConf
 
     from rl_aug.agents.bc import BCConfig, train_bc
-    from rl_aug.envs.ccil.evaluation import evaluate
     from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics
     from rl_aug.ccil.data import save_npz_atomic
+    from rl_aug.envs.ccil.evaluation import evaluate
 
     torch.set_num_threads(1)
     info: dict = {"seed": seed}
@@ -212,8 +213,8 @@ def write_plots(out: Path, demos, info: dict) -> None:
 def run(cfg) -> tuple[Path, dict[str, tuple[float, float]]]:
     from omegaconf import OmegaConf
 
-    from rl_aug.envs.ccil.tasks import get_task
     from rl_aug.ccil.data import load_demos
+    from rl_aug.envs.ccil.tasks import get_task
 
     task = get_task(cfg.task)
     demo_path = Path(cfg.demos) if cfg.demos else task.demo_path

@@ -12,7 +12,7 @@
 from rl_aug.extras import require
 
 require("stable_baselines3", "rl_aug.sb3")
-from rl_aug.sb3.adapter import SB3ActorCritic  # noqa: E402
-from rl_aug.sb3.sac import AugmentedSAC  # noqa: E402
+from rl_aug.sb3.adapter import SB3ActorCritic
+from rl_aug.sb3.sac import AugmentedSAC
 
 __all__ = ["AugmentedSAC", "SB3ActorCritic"]

@@ -13,15 +13,15 @@ A typical pipeline, innermost first::
 from rl_aug.extras import require
 
 require("gymnasium", "rl_aug.wrappers")
-from rl_aug.wrappers.augment import AugmentObservation  # noqa: E402
-from rl_aug.wrappers.camera import CameraShift  # noqa: E402
-from rl_aug.wrappers.color import ColorShift  # noqa: E402
-from rl_aug.wrappers.pixels import PixelObservation  # noqa: E402
-from rl_aug.wrappers.repeat import ActionRepeat  # noqa: E402
-from rl_aug.wrappers.scene import RENDER_QUALITY, SceneShift  # noqa: E402
-from rl_aug.wrappers.shifts import ASSETS_ENV_VAR, SHIFTS, apply_shift, resolve_assets_dir  # noqa: E402
-from rl_aug.wrappers.stack import FrameStack  # noqa: E402
-from rl_aug.wrappers.video import VideoBackground  # noqa: E402
+from rl_aug.wrappers.augment import AugmentObservation
+from rl_aug.wrappers.camera import CameraShift
+from rl_aug.wrappers.color import ColorShift
+from rl_aug.wrappers.pixels import PixelObservation
+from rl_aug.wrappers.repeat import ActionRepeat
+from rl_aug.wrappers.scene import RENDER_QUALITY, SceneShift
+from rl_aug.wrappers.shifts import ASSETS_ENV_VAR, SHIFTS, apply_shift, resolve_assets_dir
+from rl_aug.wrappers.stack import FrameStack
+from rl_aug.wrappers.video import VideoBackground
 
 __all__ = [
     "ASSETS_ENV_VAR", "RENDER_QUALITY", "SHIFTS", "ActionRepeat", "AugmentObservation", "CameraShift",

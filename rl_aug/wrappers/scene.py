@@ -10,6 +10,7 @@ shimmy or our `envs` package) and gymnasium's MuJoCo envs alike.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -208,10 +209,8 @@ class SceneRenderer:
 
     def __del__(self) -> None:
         # An env dropped without close(): free in our own context too (the same bug, by garbage collection).
-        try:
+        with contextlib.suppress(Exception):  # during interpreter teardown EGL may be gone already
             self.close()
-        except Exception:  # noqa: BLE001 - during interpreter teardown EGL may be gone already
-            pass
 
 
 # Renderers not closed by their owner are closed at interpreter exit, while EGL still works: left to the
