@@ -80,6 +80,7 @@ class TopSchema:
     seed: int = 1
     frames: int = 500000
     device: str = "cpu"
+    precision: Any = None
     run_dir: Any = None
     resume: bool = False
     overwrite: bool = False
@@ -210,6 +211,10 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}") from None
             raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
+    if cfg.precision is not None:  # the one-word switch: precision=fp32 for the reference numerics
+        if cfg.precision not in ("bf16", "fp32"):
+            raise ConfigError(f"expected precision bf16 or fp32 (or null: the agent's own), got {cfg.precision!r}")
+        cfg.agent.precision = cfg.precision
     check(cfg)
     return cfg
 

@@ -92,6 +92,10 @@ class Trainer:
                overrides: list[str] | None, resuming: bool) -> None:
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
+        if cfg.agent.get("precision") == "fp32" and str(cfg.device).startswith("cuda"):
+            # fp32 means fp32: CUDA runs fp32 convolutions in TF32 by default (seen on an H200, BENCHMARKS.md)
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         seed = int(cfg.seed)
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)

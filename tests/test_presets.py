@@ -38,3 +38,13 @@ def test_the_command_line_wins_over_a_preset_and_other_agents_keep_their_own():
     assert (cfg.strategy.name, cfg.task.action_repeat, cfg.agent.nstep, cfg.agent.batch_size) == ("drq", 4, 3, 512)
     cfg = compose(["agent=sac", "task=cartpole-swingup"])
     assert (cfg.strategy.name, cfg.task.action_repeat, cfg.agent.batch_size) == ("drq", 8, 128)
+
+
+def test_precision_is_one_override():
+    assert compose(["precision=fp32"]).agent.precision == "fp32"
+    assert compose(["agent=drqv2", "precision=fp32"]).agent.precision == "fp32"
+    assert compose([]).agent.precision == "bf16"  # the agent's own default
+    from rl_aug.agents.config import ConfigError
+
+    with pytest.raises(ConfigError, match="precision bf16 or fp32"):
+        compose(["precision=fp16"])
