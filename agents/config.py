@@ -99,7 +99,7 @@ def agent_classes() -> dict[str, type]:
     from rl_aug.agents.drqv2 import DrQV2
     from rl_aug.agents.sac import SAC
 
-    return {"sac": SAC, "drqv2": DrQV2}
+    return {"sac": SAC, "sac_dmcgb": SAC, "drqv2": DrQV2}
 
 
 def registered_strategies() -> list[str]:

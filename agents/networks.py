@@ -30,6 +30,22 @@ def orthogonal_init(module: nn.Module) -> None:
             module.bias.data.fill_(0.0)
 
 
+def delta_orthogonal_init(module: nn.Module) -> None:
+    """DMC-GB's initialisation (src/algorithms/modules.py weight_init): Linear orthogonal; a conv kernel zero
+    except its centre tap, which is orthogonal with the ReLU gain (delta-orthogonal, Xiao et al. 2018)."""
+    if isinstance(module, nn.Conv2d):
+        module.weight.data.fill_(0.0)
+        mid = module.weight.size(2) // 2
+        nn.init.orthogonal_(module.weight.data[:, :, mid, mid], nn.init.calculate_gain("relu"))
+        if module.bias is not None:
+            module.bias.data.fill_(0.0)
+    else:
+        orthogonal_init(module)
+
+
+CONV_INITS = {"orthogonal": orthogonal_init, "delta_orthogonal": delta_orthogonal_init}
+
+
 def mlp(in_dim: int, hidden_dim: int, out_dim: int, depth: int = 2) -> nn.Sequential:
     """`depth` hidden ReLU layers of `hidden_dim`, then a linear output."""
     layers: list[nn.Module] = []
@@ -44,16 +60,22 @@ def mlp(in_dim: int, hidden_dim: int, out_dim: int, depth: int = 2) -> nn.Sequen
 class Encoder(nn.Module):
     """DrQ conv stack: (N, C, H, W) in [0, 255] -> flat features (N, repr_dim).
 
-    `offset` is subtracted after scaling to [0, 1]: 0 for DrQ's SAC, 0.5 for DrQ-v2.
+    `offset` is subtracted after scaling to [0, 1]: 0 for DrQ's SAC, 0.5 for DrQ-v2. DMC-GB's shared CNN is
+    the same stack with 11 layers, no ReLU after the last conv (`final_relu=False`) and delta-orthogonal
+    initialisation (`init="delta_orthogonal"`); src/algorithms/modules.py SharedCNN.
     """
 
     def __init__(self, obs_shape: tuple[int, int, int], num_filters: int = 32, num_layers: int = 4,
-                 offset: float = 0.0) -> None:
+                 offset: float = 0.0, final_relu: bool = True, init: str = "orthogonal") -> None:
         super().__init__()
+        if init not in CONV_INITS:
+            raise ValueError(f"expected encoder init one of {sorted(CONV_INITS)}, got {init!r}")
         channels, height, width = obs_shape
         layers: list[nn.Module] = [nn.Conv2d(channels, num_filters, 3, stride=2), nn.ReLU()]
         for _ in range(num_layers - 1):
             layers += [nn.Conv2d(num_filters, num_filters, 3, stride=1), nn.ReLU()]
+        if not final_relu:
+            layers.pop()
         self.convs = nn.Sequential(*layers)
         self.offset = offset
         side_h = (height - 3) // 2 + 1 - 2 * (num_layers - 1)
@@ -65,7 +87,7 @@ class Encoder(nn.Module):
                 f"got {height}x{width}: use a larger size or fewer encoder layers"
             )
         self.repr_dim = num_filters * side_h * side_w
-        self.apply(orthogonal_init)
+        self.apply(CONV_INITS[init])
 
     def forward(self, obs: Tensor) -> Tensor:
         x = obs.float() / 255.0 - self.offset if self.offset else obs.float() / 255.0

@@ -32,7 +32,8 @@ class SAC(PixelActorCritic):
                  num_conv_layers: int = 4, init_temperature: float = 0.1, log_std_bounds: tuple[float, float] = (-10, 2),
                  critic_tau: float = 0.01, encoder_tau: float | None = None, actor_update_every: int = 2,
                  target_update_every: int = 2, discount: float = 0.99, nstep: int = 1, update_every_steps: int = 1,
-                 precision: str = "bf16", channels_last: bool = True) -> None:
+                 precision: str = "bf16", channels_last: bool = True, encoder_final_relu: bool = True,
+                 encoder_init: str = "orthogonal") -> None:
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
         self.actor_update_every = int(actor_update_every)
@@ -41,7 +42,8 @@ class SAC(PixelActorCritic):
         self.encoder_tau = float(critic_tau if encoder_tau is None else encoder_tau)
         self.target_entropy = -float(action_dim)
 
-        self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.0)
+        self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.0,
+                               final_relu=encoder_final_relu, init=encoder_init)
         repr_dim = self.encoder.repr_dim
         self.critic = DoubleQCritic(repr_dim, action_dim, feature_dim, hidden_dim, hidden_depth)
         self.actor = SquashedGaussianActor(repr_dim, action_dim, feature_dim, hidden_dim,

@@ -72,7 +72,7 @@ def test_action_repeat_tables_cite_the_literature_values():
     planet = {"cartpole": 8, "finger": 2, "walker": 2, "cheetah": 4, "reacher": 4, "ball_in_cup": 4}
     for domain, n in planet.items():
         assert action_repeat(domain) == n
-        assert action_repeat(domain, "dmcgb") == (2 if domain == "finger" else 4)
+        assert action_repeat(domain, "dmcgb") == {"finger": 2, "cartpole": 8}.get(domain, 4)
     assert action_repeat("quadruped", "drqv2") == 2
     with pytest.raises(ValueError, match="action repeat table"):
         action_repeat("walker", "nope")

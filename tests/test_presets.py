@@ -48,3 +48,36 @@ def test_precision_is_one_override():
 
     with pytest.raises(ConfigError, match="precision bf16 or fp32"):
         compose(["precision=fp16"])
+
+
+# DMC-GB's SAC (src/arguments.py, src/algorithms/modules.py): the preset must give exactly these.
+DMCGB = {"lr": 1e-3, "alpha_lr": 1e-4, "alpha_beta1": 0.5, "batch_size": 128, "feature_dim": 100,
+         "hidden_dim": 1024, "num_filters": 32, "num_conv_layers": 11, "encoder_final_relu": False,
+         "encoder_init": "delta_orthogonal", "init_temperature": 0.1, "log_std_bounds": [-10.0, 2.0],
+         "critic_tau": 0.01, "encoder_tau": 0.05, "actor_update_every": 2, "target_update_every": 2,
+         "discount": 0.99, "seed_steps": 1000}
+DMCGB_REPEAT = {"cartpole-swingup": 8, "finger-spin": 2, "walker-walk": 4, "cheetah-run": 4, "ball_in_cup-catch": 4}
+
+
+@pytest.mark.parametrize("task", sorted(DMCGB_REPEAT))
+def test_sac_dmcgb_preset_gives_dmcgbs_settings(task):
+    cfg = compose(["agent=sac_dmcgb", f"task={task}"])
+    assert {k: cfg.agent[k] for k in DMCGB} == DMCGB
+    assert (cfg.strategy.name, cfg.task.action_repeat, cfg.task.frame_stack) == ("svea", DMCGB_REPEAT[task], 3)
+
+
+def test_sac_dmcgb_builds_dmcgbs_encoder():
+    import torch
+    from rl_aug.agents.config import agent_classes, agent_kwargs
+
+    cfg = compose(["agent=sac_dmcgb"])
+    agent = agent_classes()["sac_dmcgb"]((9, 84, 84), 1, **agent_kwargs(cfg))
+    convs = [m for m in agent.encoder.convs if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 11 and not isinstance(agent.encoder.convs[-1], torch.nn.ReLU)
+    assert agent.encoder.repr_dim == 32 * 21 * 21  # 84 -> 41 (stride 2) -> 21 after ten stride-1 convs
+    kernel = convs[1].weight.detach()
+    assert kernel[:, :, [0, 0, 2, 2], [0, 2, 0, 2]].abs().max() == 0  # delta-orthogonal: only the centre tap
+    centre = kernel[:, :, 1, 1]
+    gain = torch.nn.init.calculate_gain("relu")
+    torch.testing.assert_close(centre @ centre.T, gain**2 * torch.eye(32), atol=1e-4, rtol=1e-4)
+    assert agent.encoder_tau == 0.05 and agent.critic_tau == 0.01
