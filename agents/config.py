@@ -69,6 +69,7 @@ class RunSchema:
     eval_every_frames: int = 10000
     eval_episodes: int = 10
     checkpoint_every_frames: int = 50000
+    checkpoint_every_minutes: float = 10.0
     save_video: bool = True
     tensorboard: bool = True
     progress: bool = True
@@ -286,6 +287,9 @@ def check(cfg: DictConfig) -> None:
     for key in ("eval_every_frames", "checkpoint_every_frames"):
         if cfg.run[key] <= 0:
             raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
+    if cfg.run.checkpoint_every_minutes < 0:
+        raise ConfigError(f"run.checkpoint_every_minutes: expected >= 0 (0: at every episode end), "
+                          f"got {cfg.run.checkpoint_every_minutes}")
     supported = cfg.strategy.get("agents")
     if supported is not None and name not in supported:
         raise ConfigError(

@@ -7,7 +7,7 @@
 
 Counting follows the DrQ / DMC literature: budgets and logs in environment frames (agent steps x
 action repeat); agent steps are logged too. Checkpoints are taken at episode ends (every
-`run.checkpoint_every_frames`, and when the run stops), holding the agent, the strategy, the replay, the
+`run.checkpoint_every_frames`, every `run.checkpoint_every_minutes`, and when the run stops), holding the agent, the strategy, the replay, the
 RNG streams and the counters. Each training episode resets its env with a seed derived from (seed,
 episode index), so a run resumed from its directory continues exactly as if never interrupted.
 """
@@ -126,6 +126,8 @@ class Trainer:
         self.seed_steps = int(cfg.agent.seed_steps) if seed_frames is None else int(seed_frames) // self.action_repeat
         self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
         self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
+        self.checkpoint_every_s = float(cfg.run.checkpoint_every_minutes) * 60.0
+        self._last_checkpoint_time = time.monotonic()
         # Never allocate more than the run can write (np.zeros is lazy, but not every kernel overcommits).
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
         if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
@@ -191,7 +193,9 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> Path:
-        return checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
+        path = checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
+        self._last_checkpoint_time = time.monotonic()
+        return path
 
     def _load(self, state: dict[str, Any], replay_arrays: dict[str, np.ndarray]) -> None:
         self.replay.load_state_dict(replay_arrays)
@@ -338,7 +342,9 @@ class Trainer:
                 if progress is not None:
                     progress.set_postfix(fps=f"{fps:.0f}", ret=f"{last_return:.1f}")
                 obs = None
-                if self.step >= self.next_checkpoint_step or self.step >= stop_step:
+                # Saving reads the state without changing it, so checkpoints on a clock keep resume exact.
+                overdue = time.monotonic() - self._last_checkpoint_time >= self.checkpoint_every_s
+                if self.step >= self.next_checkpoint_step or self.step >= stop_step or overdue:
                     while self.next_checkpoint_step <= self.step:
                         self.next_checkpoint_step += self.checkpoint_every_steps
                     self.save_checkpoint()

@@ -326,3 +326,20 @@ def test_a_damaged_checkpoint_falls_back_to_a_complete_tmp_then_old(tmp_path, ca
     t.run()
     t.close()
     assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6, 12, 18, 24, 30, 36]
+
+
+def test_checkpoints_also_come_on_a_clock(tmp_path, monkeypatch):
+    """run.checkpoint_every_minutes: a checkpoint at the first episode end that long after the last one
+    (0: every episode end); the frame schedule (every 12 frames here) is kept as it was."""
+    saved_at: list[int] = []
+    save = Trainer.save_checkpoint
+    monkeypatch.setattr(Trainer, "save_checkpoint", lambda self: (saved_at.append(self.frame), save(self))[1])
+    for minutes, expected in (("10", [12, 24, 36]), ("0", [6, 12, 18, 24, 30, 36])):
+        saved_at.clear()
+        t = Trainer(compose(overrides(tmp_path / minutes, "sac", "none", f"run.checkpoint_every_minutes={minutes}")),
+                    env_factory=point_env)
+        t.run()
+        t.close()
+        assert saved_at == expected
+    with pytest.raises(ConfigError, match="checkpoint_every_minutes"):
+        compose(overrides(tmp_path, "sac", "none", "run.checkpoint_every_minutes=-1"))
