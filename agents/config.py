@@ -21,7 +21,7 @@ from typing import Any
 from rl_aug.extras import require
 
 require("omegaconf", "training configs")
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("agent", "strategy", "task", "run")
@@ -176,6 +176,9 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
     `config_dir`: the user's config folder(s), searched before RL_AUG_CONFIG_PATH and the shipped configs."""
     dirs = config_dirs(config_dir)
     picks, rest = _split(list(overrides or []))
+    saved = _saved_config(rest)
+    if saved is not None:  # resuming a run directory: its own config, not the current defaults
+        return _compose_resume(saved, picks, rest)
     top = OmegaConf.load(find_config("train.yaml", dirs))
     defaults = dict(top.pop("defaults", {}))
     defaults.update(picks)
@@ -198,20 +201,70 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
         raise ConfigError(f"bad config file: {exc}") from None
     OmegaConf.set_struct(cfg, True)
     for item in rest:
+        _apply(cfg, item)
+    return _finish(cfg)
+
+
+def _apply(cfg: DictConfig, item: str) -> None:
+    """Merge one `key=value` override, with errors that name the key (and the closest valid one)."""
+    key = item.split("=", 1)[0]
+    try:
+        cfg.merge_with_dotlist([item])
+    except OmegaConfBaseException as exc:
+        parent = cfg
+        for part in key.split(".")[:-1]:
+            parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
+        if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
+            prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+            keys = _valid_keys(parent, prefix)
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}") from None
+        raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
+
+
+# What a resumed run may change: its budget, where it runs, and how it is driven (eval, logging, checkpoints).
+RESUME_MAY_CHANGE = ("frames", "device", "resume", "run_dir", "overwrite")
+
+
+def _saved_config(rest: list[str]) -> Path | None:
+    """run_dir/config.yaml when the overrides ask to resume an existing run directory, else None."""
+    values = dict(item.split("=", 1) for item in rest if item.split("=", 1)[0] in ("resume", "run_dir"))
+    if str(values.get("resume", "")).lower() != "true" or not values.get("run_dir"):
+        return None
+    path = Path(values["run_dir"]) / "config.yaml"
+    return path if path.is_file() else None
+
+
+def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str]) -> DictConfig:
+    """The saved config of the run being resumed, with the overrides that do not change the run; any other
+    override that would change a value is refused by name (a run continues as it was made)."""
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(TopSchema), OmegaConf.load(saved_path))
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"cannot read the saved config {saved_path}: {str(exc).splitlines()[0]}") from None
+    OmegaConf.set_struct(cfg, True)
+    run_dir = saved_path.parent
+    for group, choice in picks.items():
+        if str(choice) != str(cfg[group].get("name")):
+            raise ConfigError(f"cannot resume {run_dir} with {group}={choice}: the run was made with "
+                              f"{group} {cfg[group].get('name')!r}; resume without it, or start a new run_dir")
+    for item in rest:
         key = item.split("=", 1)[0]
-        try:
-            cfg.merge_with_dotlist([item])
-        except OmegaConfBaseException as exc:
-            parent = cfg
-            for part in key.split(".")[:-1]:
-                parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
-            if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
-                prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-                keys = _valid_keys(parent, prefix)
-                close = difflib.get_close_matches(key, keys, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}") from None
-            raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
+        before = OmegaConf.to_container(cfg, resolve=True)
+        _apply(cfg, item)
+        if key in RESUME_MAY_CHANGE or key.startswith("run."):
+            continue
+        old, new = OmegaConf.select(OmegaConf.create(before), key), OmegaConf.select(cfg, key)
+        old = OmegaConf.to_container(old) if isinstance(old, (DictConfig, ListConfig)) else old
+        new = OmegaConf.to_container(new) if isinstance(new, (DictConfig, ListConfig)) else new
+        if old != new:
+            raise ConfigError(f"cannot resume {run_dir} with {item}: {key} would change the run (saved: {old!r}); "
+                              "resume with the run's own settings (see its config.yaml), or start a new run_dir")
+    return _finish(cfg)
+
+
+def _finish(cfg: DictConfig) -> DictConfig:
     if cfg.precision is not None:  # the one-word switch: precision=fp32 for the reference numerics
         if cfg.precision not in ("bf16", "fp32"):
             raise ConfigError(f"expected precision bf16 or fp32 (or null: the agent's own), got {cfg.precision!r}")

@@ -170,9 +170,32 @@ def test_resume_refuses_a_different_config(tmp_path):
     t = Trainer(cfg, env_factory=point_env)
     t.run()
     t.close()
-    other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "resume=true", "seed=2"))
+    with pytest.raises(ConfigError, match=r"seed=2: seed would change the run \(saved: 1\)"):
+        compose(overrides(tmp_path, "sac", "drq", "frames=6", "resume=true", "seed=2"))
+    with pytest.raises(ConfigError, match=r"strategy=svea: the run was made with strategy 'drq'"):
+        compose(overrides(tmp_path, "sac", "svea", "frames=6", "resume=true"))
+    with pytest.raises(ConfigError, match=r"task.size would change the run"):
+        compose(overrides(tmp_path, "sac", "drq", "resume=true", "task.size=24"))
+    # the Trainer still refuses a config that differs from the checkpoint, however it was composed
+    other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "seed=2"))
+    other.resume = True
     with pytest.raises(ConfigError, match="seed differs"):
         Trainer(other, env_factory=point_env)
+
+
+def test_resume_takes_the_runs_saved_config(tmp_path):
+    """`resume=true run_dir=...` alone (the docstring's example) continues the run as it was made."""
+    typed = overrides(tmp_path, "sac", "drq", "agent.hidden_dim=24")
+    t = Trainer(compose(typed), env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    cfg = compose([f"run_dir={tmp_path / 'run'}", "resume=true", "run.eval_episodes=2", "frames=48"])
+    assert cfg.agent.hidden_dim == 24 and cfg.task.size == 16 and cfg.strategy.name == "drq"
+    assert cfg.frames == 48 and cfg.run.eval_episodes == 2  # budget and driving may change
+    t = Trainer(cfg, env_factory=point_env)
+    t.run()
+    t.close()
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")][-1] == 48
 
 
 def test_config_errors_list_the_valid_options(tmp_path):

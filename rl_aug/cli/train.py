@@ -1,7 +1,7 @@
 """`rl-aug train key=value ...`: compose configs/ (agent, strategy, task, run groups) and train.
 
     rl-aug train agent=sac strategy=svea task=walker-walk seed=1 frames=500000
-    rl-aug train run_dir=runs/x resume=true         # continue an interrupted run exactly
+    rl-aug train run_dir=runs/x resume=true         # continue an interrupted run exactly, with its saved config
     rl-aug train --config-dir my_configs task=my-task  # my_configs/task/my-task.yaml wins over the shipped
 """
 
