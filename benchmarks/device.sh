@@ -32,7 +32,8 @@ else
   BUDGET=${DEVICE_BUDGET_S:-510}
   DEV=cuda
   PY=python3
-  RUNS=/tmp/rl-aug-device-runs
+  RUNS=$(mktemp -d)
+  SITE=$(mktemp -d)  # the carried wheels install here (the machine has no package index)
 fi
 mkdir -p "$OUT"
 LOG="$OUT/log.txt"
@@ -73,9 +74,9 @@ if ((!DRY)); then
   fi
   vendor=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
   [[ -f $vendor && -z ${__EGL_VENDOR_LIBRARY_FILENAMES:-} ]] && export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl \
     >>"$LOG" 2>&1 || log "pip install of the carried wheels failed (see above)"
-  export PYTHONPATH="/tmp/site:$PWD"
+  export PYTHONPATH="$SITE:$PWD"
   nvidia-smi >>"$LOG" 2>&1
 fi
 log "set-up done: device $DEV, budget ${BUDGET}s, out $OUT"

@@ -22,6 +22,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def fetch_gl_debs() -> None:
         print("apt-get not found: .gl/ not made; the device run then relies on the GPU image's own libEGL")
         return
     GL.mkdir(exist_ok=True)
-    lists = Path("/tmp/rl-aug-apt-amd64")
+    lists = Path(tempfile.mkdtemp(prefix="rl-aug-apt-"))
     (lists / "partial").mkdir(parents=True, exist_ok=True)
     opts = ["-o", "APT::Architecture=amd64", "-o", "APT::Architectures=amd64", "-o", f"Dir::State::Lists={lists}"]
     subprocess.run(["apt-get", *opts, "-qq", "update"], check=True)

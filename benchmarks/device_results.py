@@ -14,15 +14,34 @@ import argparse
 import datetime as dt
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE_RESULTS = ROOT / "benchmarks" / "results" / "device"
 KEEP = ("facts.json", "augment.json", "update_b128.json", "update_b512.json", "fps.json", "learning.csv",
         "learning.json")
 PROGRESS = re.compile(r"\d+/\d+ \[[\d:<, ]+.*frame/s")
+# Absolute paths of the device machine (its $OUT, temporary folders, Python install) become placeholders, so no
+# machine's layout lands in the repository: the package-relative part stays (e.g. <path>/dm_control/mujoco/index.py).
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:tmp|root|home|opt|usr|work|var)(?:/[^\s\"',:)]*?)?(?=/(?:dm_control|mujoco|gymnasium|"
+                          r"stable_baselines3|torch|pytest\w*|numpy|rl_aug|benchmarks|tests)/|[\s\"',:)]|$)")
+
+
+def scrub(text: str) -> str:
+    return MACHINE_PATH.sub("<path>", text)
+
+
+def scrub_json(value: Any) -> Any:
+    """scrub() on every string inside a JSON value (in the file's text, escapes like \\n would hide the paths)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [scrub_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub_json(v) for k, v in value.items()}
+    return value
 
 
 def slug(name: str) -> str:
@@ -40,7 +59,10 @@ def bring_home(files_at: Path, date: str) -> Path:
     dest.mkdir(parents=True)
     for name in KEEP:
         if (files_at / name).is_file():
-            shutil.copyfile(files_at / name, dest / name)
+            text = (files_at / name).read_text(errors="replace")
+            if name.endswith(".json"):
+                text = json.dumps(scrub_json(json.loads(text)), indent=2) + "\n"
+            (dest / name).write_text(scrub(text))
     log = files_at / "log.txt"
     if log.is_file():
         seen: set[str] = set()
@@ -50,7 +72,7 @@ def bring_home(files_at: Path, date: str) -> Path:
                 continue
             seen.add(line)
             kept.append(line)
-        (dest / "log.txt").write_text("\n".join(kept) + "\n")
+        (dest / "log.txt").write_text(scrub("\n".join(kept) + "\n"))
     return dest
 
 

@@ -26,6 +26,7 @@ import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -288,7 +289,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--device-name", default=None, help="label for the results (default: the GPU's name)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/rl-aug-device-runs"))
+    parser.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "rl-aug-device-runs")
     parser.add_argument("--seconds", type=float, default=50, help="fps: stop the run after this long")
     parser.add_argument("--frames", type=int, default=1_000_000, help="fps: the run's budget (it stops at either)")
     parser.add_argument("--deadline-s", type=float, default=280)

@@ -64,6 +64,8 @@ def test_results_come_home_named_by_their_gpu(dry_run: Path, tmp_path: Path, mon
     dest = device_results.bring_home(dry_run, "2026-01-02")
     assert dest.name == "2026-01-02-cpu"
     assert {p.name for p in dest.iterdir()} >= {"facts.json", "learning.csv", "log.txt"}
+    for path in dest.iterdir():  # no machine's absolute paths come home (the dry run's runs live in a tmp dir)
+        assert not re.search(r"(?<![\w.])/(tmp|root|home)/", path.read_text()), path.name
     with pytest.raises(FileExistsError, match="home already"):
         device_results.bring_home(dry_run, "2026-01-02")
     with pytest.raises(FileNotFoundError, match="facts.json"):
