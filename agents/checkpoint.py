@@ -114,18 +114,6 @@ def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndar
     )
 
 
-def load(directory: str | Path, replay: ReplayBuffer) -> dict[str, Any]:
-    """Read the state dict and fill `replay` from the first complete checkpoint (see `read`)."""
-    _, state, arrays = read(directory)
-    replay.load_state_dict(arrays)
-    return state
-
-
-def saved_replay_capacity(directory: str | Path) -> int:
-    """The capacity of the replay saved in the checkpoint that `read` picks."""
-    return int(read(directory)[2]["config"][4])
-
-
 def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,
                device: str = "cpu") -> tuple[Any, Any, int]:
     """(agent, run config, agent step) from a run directory written by `rl-aug train`, in eval mode.

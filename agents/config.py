@@ -249,16 +249,16 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str]) ->
         if str(choice) != str(cfg[group].get("name")):
             raise ConfigError(f"cannot resume {run_dir} with {group}={choice}: the run was made with "
                               f"{group} {cfg[group].get('name')!r}; resume without it, or start a new run_dir")
+    def value(key: str) -> Any:
+        node = OmegaConf.select(cfg, key)
+        return OmegaConf.to_container(node) if isinstance(node, (DictConfig, ListConfig)) else node
+
     for item in rest:
         key = item.split("=", 1)[0]
-        before = OmegaConf.to_container(cfg, resolve=True)
+        may_change = key in RESUME_MAY_CHANGE or key.startswith("run.")
+        old = None if may_change else value(key)
         _apply(cfg, item)
-        if key in RESUME_MAY_CHANGE or key.startswith("run."):
-            continue
-        old, new = OmegaConf.select(OmegaConf.create(before), key), OmegaConf.select(cfg, key)
-        old = OmegaConf.to_container(old) if isinstance(old, (DictConfig, ListConfig)) else old
-        new = OmegaConf.to_container(new) if isinstance(new, (DictConfig, ListConfig)) else new
-        if old != new:
+        if not may_change and value(key) != old:
             raise ConfigError(f"cannot resume {run_dir} with {item}: {key} would change the run (saved: {old!r}); "
                               "resume with the run's own settings (see its config.yaml), or start a new run_dir")
     return _finish(cfg)
