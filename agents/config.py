@@ -178,7 +178,7 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
     picks, rest = _split(list(overrides or []))
     saved = _saved_config(rest)
     if saved is not None:  # resuming a run directory: its own config, not the current defaults
-        return _compose_resume(saved, picks, rest)
+        return _compose_resume(saved, picks, rest, dirs)
     top = OmegaConf.load(find_config("train.yaml", dirs))
     defaults = dict(top.pop("defaults", {}))
     defaults.update(picks)
@@ -236,9 +236,10 @@ def _saved_config(rest: list[str]) -> Path | None:
     return path if path.is_file() else None
 
 
-def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str]) -> DictConfig:
+def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str], dirs: list[Path]) -> DictConfig:
     """The saved config of the run being resumed, with the overrides that do not change the run; any other
-    override that would change a value is refused by name (a run continues as it was made)."""
+    override that would change a value is refused by name (a run continues as it was made). `run=<name>`
+    applies: it only sets run.* (how the run is driven), which a resume may change."""
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(TopSchema), OmegaConf.load(saved_path))
     except OmegaConfBaseException as exc:
@@ -246,6 +247,12 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str]) ->
     OmegaConf.set_struct(cfg, True)
     run_dir = saved_path.parent
     for group, choice in picks.items():
+        if group == "run":
+            try:
+                cfg = OmegaConf.merge(cfg, {"run": _load_group("run", str(choice), dirs)})
+            except OmegaConfBaseException as exc:
+                raise ConfigError(f"bad run config {choice!r}: {str(exc).splitlines()[0]}") from None
+            continue
         if str(choice) != str(cfg[group].get("name")):
             raise ConfigError(f"cannot resume {run_dir} with {group}={choice}: the run was made with "
                               f"{group} {cfg[group].get('name')!r}; resume without it, or start a new run_dir")

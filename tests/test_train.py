@@ -176,6 +176,9 @@ def test_resume_refuses_a_different_config(tmp_path):
         compose(overrides(tmp_path, "sac", "svea", "frames=6", "resume=true"))
     with pytest.raises(ConfigError, match=r"task.size would change the run"):
         compose(overrides(tmp_path, "sac", "drq", "resume=true", "task.size=24"))
+    # run=<name> only sets run.* (how the run is driven), which a resume may change; later run.* still win
+    resumed = compose(overrides(tmp_path, "sac", "drq", "resume=true", "run=benchmark", "run.eval_episodes=3"))
+    assert (resumed.run.num_threads, resumed.run.eval_episodes, resumed.seed) == (1, 3, 1)
     # the Trainer still refuses a config that differs from the checkpoint, however it was composed
     other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "seed=2"))
     other.resume = True
