@@ -19,7 +19,9 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -124,6 +126,12 @@ class Trainer:
         self.total_steps = int(cfg.frames) // self.action_repeat
         seed_frames = cfg.agent.seed_frames
         self.seed_steps = int(cfg.agent.seed_steps) if seed_frames is None else int(seed_frames) // self.action_repeat
+        if self.total_steps <= self.seed_steps:
+            warnings.warn(
+                f"frames={cfg.frames} ends inside the seed phase ({self.seed_steps} agent steps = "
+                f"{self.seed_steps * self.action_repeat} frames of uniform random actions at action repeat "
+                f"{self.action_repeat}): the agent gets {max(0, self.total_steps - self.seed_steps + 1)} update(s); "
+                "raise frames or lower agent.seed_steps / agent.seed_frames", UserWarning, stacklevel=2)
         self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
         self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
         self.checkpoint_every_s = float(cfg.run.checkpoint_every_minutes) * 60.0
@@ -155,7 +163,9 @@ class Trainer:
         if cfg.run.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame if resuming else None)
+            # Everything logged at the checkpoint's frame was written before the checkpoint was taken: purge only
+            # the later points (logged after it, before an interruption), so TensorBoard matches the CSVs.
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame + 1 if resuming else None)
 
     # ------------------------------------------------------------------ run directory
     @property
@@ -281,7 +291,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self, until_frames: int | None = None) -> dict[str, Any]:
-        """Train until the budget (or the first episode end at or past `until_frames`), then checkpoint."""
+        """Train until the budget `frames` (mid-episode if it ends there: the partial episode is not logged as a
+        train row, and the run says so), or until the first episode end at or past `until_frames`; then
+        checkpoint."""
         stop_step = self.total_steps
         if until_frames is not None:
             stop_step = min(stop_step, int(until_frames) // self.action_repeat)
@@ -327,6 +339,13 @@ class Trainer:
             due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
             if due and self.last_eval_step != self.step:
                 self.evaluate()
+            if self.step >= self.total_steps and not (terminated or truncated):
+                self._say(f"budget of {self.total_steps * self.action_repeat} frames reached mid-episode: stopped "
+                          f"after {episode_length} steps of episode {self.episode} (the partial episode is not "
+                          "logged in train.csv)", progress)
+                self.episode += 1  # a resumed run starts a new episode (the replay closes this one as truncated)
+                self.save_checkpoint()
+                break
             if terminated or truncated:
                 now = time.perf_counter()
                 fps = (self.frame - tick_frame) / max(now - tick, 1e-9)
@@ -355,6 +374,14 @@ class Trainer:
         return {"frame": self.frame, "step": self.step, "episode": self.episode,
                 "last_train_return": last_return,
                 "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan")}
+
+    @staticmethod
+    def _say(message: str, progress: Any = None) -> None:
+        """A note for the user on stderr (through the progress bar when there is one)."""
+        if progress is not None:
+            progress.write(message, file=sys.stderr)
+        else:
+            print(message, file=sys.stderr)
 
     def close(self) -> None:
         if self.writer is not None:

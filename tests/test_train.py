@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
+from rl_aug.agents import checkpoint
 from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.train import Trainer
 
@@ -369,3 +370,47 @@ def test_checkpoints_also_come_on_a_clock(tmp_path, monkeypatch):
         assert saved_at == expected
     with pytest.raises(ConfigError, match="checkpoint_every_minutes"):
         compose(overrides(tmp_path, "sac", "none", "run.checkpoint_every_minutes=-1"))
+
+
+def test_budget_stops_mid_episode_and_says_so(tmp_path, capsys):
+    """frames=8 with 6-step episodes: 8 agent steps, not a second whole episode; the partial one is not a row."""
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "frames=8")), env_factory=point_env)
+    result = t.run()
+    t.close()
+    assert (result["frame"], result["step"], result["episode"]) == (8, 8, 2)
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6]
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "eval.csv")] == [0, 8]
+    assert "budget of 8 frames reached mid-episode: stopped after 2 steps of episode 1" in capsys.readouterr().err
+    state, _ = checkpoint.read(tmp_path / "run" / "checkpoint")[1:]
+    assert state["counters"]["step"] == 8
+
+
+def test_budget_inside_the_seed_phase_warns(tmp_path):
+    with pytest.warns(UserWarning, match=r"frames=4 ends inside the seed phase \(4 agent steps = 4 frames.*1 update"):
+        t = Trainer(compose(overrides(tmp_path, "sac", "none", "frames=4")), env_factory=point_env)
+    t.close()
+
+
+def _tensorboard(run_dir: Path, tag: str) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir / "tb"))
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def test_tensorboard_matches_the_csvs_after_an_interruption_and_a_no_op_resume(tmp_path):
+    run = tmp_path / "run"
+    t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
+    t.run(until_frames=18)  # checkpoint at 18
+    t.save_checkpoint = lambda: run  # then points at 24 and 30 are logged, but the crash loses their checkpoint
+    t.run(until_frames=30)
+    t.close()
+    for _ in range(2):  # the real resume, then a no-op resume of the finished run
+        t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+        t.run()
+        t.close()
+        for kind in ("train", "eval"):
+            rows = read_csv(run / f"{kind}.csv")
+            expected = [(int(r["frame"]), pytest.approx(float(r["episode_return"]), rel=1e-5)) for r in rows]
+            assert _tensorboard(run, f"{kind}/episode_return") == expected
