@@ -224,7 +224,8 @@ def _apply(cfg: DictConfig, item: str) -> None:
 
 
 # What a resumed run may change: its budget, where it runs, and how it is driven (eval, logging, checkpoints).
-RESUME_MAY_CHANGE = ("frames", "device", "resume", "run_dir", "overwrite")
+# Numerics (precision) may change like the device: a run started in bf16 on a CPU without native bf16 can go on in fp32.
+RESUME_MAY_CHANGE = ("frames", "device", "precision", "resume", "run_dir", "overwrite")
 
 
 def _saved_config(rest: list[str]) -> Path | None:
@@ -273,8 +274,8 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str], di
 
 def _finish(cfg: DictConfig) -> DictConfig:
     if cfg.precision is not None:  # the one-word switch: precision=fp32 for the reference numerics
-        if cfg.precision not in ("bf16", "fp32"):
-            raise ConfigError(f"expected precision bf16 or fp32 (or null: the agent's own), got {cfg.precision!r}")
+        if cfg.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"expected precision auto, bf16 or fp32 (or null: the agent's own), got {cfg.precision!r}")
         cfg.agent.precision = cfg.precision
     check(cfg)
     return cfg
@@ -335,10 +336,16 @@ def check(cfg: DictConfig) -> None:
         if key not in params or key in ("obs_shape", "action_dim", "device"):
             raise ConfigError(f"unknown key agent.{key} for agent {name!r}: valid keys are {', '.join(valid)}")
         _check_value(f"agent.{key}", value, params[key].default)
+    from rl_aug.agents.base import check_hyperparameters
+
+    try:
+        check_hyperparameters(OmegaConf.to_container(cfg.agent, resolve=True), "agent.")  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if (cfg.agent.get("seed_steps") is None) == (cfg.agent.get("seed_frames") is None):
         raise ConfigError("agent: expected exactly one of seed_steps (agent steps) or seed_frames (env frames)")
-    if cfg.agent.get("precision", "bf16") not in ("bf16", "fp32"):
-        raise ConfigError(f"agent.precision: expected bf16 or fp32, got {cfg.agent.precision!r}")
+    if cfg.agent.get("precision", "auto") not in ("auto", "bf16", "fp32"):
+        raise ConfigError(f"agent.precision: expected auto, bf16 or fp32, got {cfg.agent.precision!r}")
     for key in ("frames",):
         if cfg[key] <= 0:
             raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
@@ -347,14 +354,53 @@ def check(cfg: DictConfig) -> None:
     for key in ("eval_every_frames", "checkpoint_every_frames"):
         if cfg.run[key] <= 0:
             raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
+    for key, low in (("eval_episodes", 1), ("num_threads", 0)):
+        if cfg.run[key] < low:
+            raise ConfigError(f"run.{key}: expected an int >= {low}, got {cfg.run[key]}")
+    for key in ("frame_stack", "size"):
+        if cfg.task[key] < 1:
+            raise ConfigError(f"task.{key}: expected an int >= 1, got {cfg.task[key]}")
+    if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
+        raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
+                          f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
+    _check_device(str(cfg.device))
     if cfg.run.checkpoint_every_minutes < 0:
         raise ConfigError(f"run.checkpoint_every_minutes: expected >= 0 (0: at every episode end), "
                           f"got {cfg.run.checkpoint_every_minutes}")
+    regularizers = cfg.strategy.get("regularizers")
+    if regularizers is not None and not isinstance(regularizers, ListConfig):
+        raise ConfigError(f"strategy.regularizers: expected a list (e.g. strategy.regularizers=[tangent_prop]), "
+                          f"got {regularizers!r}")
+    from rl_aug import strategies
+
+    try:  # built once here (cheap: no networks), so a bad option fails at compose time, by name
+        strategies.from_config({"name": cfg.strategy.name, **strategy_kwargs(cfg)})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"strategy: {exc}") from None
     supported = cfg.strategy.get("agents")
     if supported is not None and name not in supported:
         raise ConfigError(
             f"strategy {cfg.strategy.name!r} does not fit agent {name!r}: it supports {', '.join(supported)}"
         )
+
+
+def _check_device(device: str) -> None:
+    """The device exists here: a CUDA device needs a CUDA build of torch and a visible GPU."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device: expected cpu, cuda, cuda:N or mps, got {device!r}") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = "a CPU-only build of torch" if torch.version.cuda is None else "no visible GPU"
+            raise ConfigError(f"device={device}: CUDA is not available here ({build}); use device=cpu")
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"device={device}: only {count} CUDA device(s) here (cuda:0..cuda:{count - 1})")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device}: MPS is not available here; use device=cpu")
 
 
 def strategy_kwargs(cfg: DictConfig) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 import torch
-from rl_aug.agents.base import PixelActorCritic
+from rl_aug.agents.base import PixelActorCritic, check_hyperparameters
 from rl_aug.agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
 from torch import Tensor, nn
 
@@ -28,7 +28,8 @@ class DrQV2(PixelActorCritic):
                  stddev_schedule: str | float = "linear(1.0,0.1,500000)", stddev_clip: float = 0.3,
                  num_expl_steps: int = 2000, actor_update_every: int = 1, target_update_every: int = 1,
                  discount: float = 0.99, nstep: int = 3, update_every_steps: int = 2,
-                 precision: str = "bf16", channels_last: bool = True) -> None:
+                 precision: str = "auto", channels_last: bool = True) -> None:
+        check_hyperparameters(locals(), "DrQV2: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
         linear_schedule(stddev_schedule, 0)  # fail early on a malformed schedule

@@ -15,7 +15,7 @@ import copy
 from typing import Any
 
 import torch
-from rl_aug.agents.base import PixelActorCritic
+from rl_aug.agents.base import PixelActorCritic, check_hyperparameters
 from rl_aug.agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
 from torch import Tensor, nn
 from torch.distributions import Distribution
@@ -32,8 +32,9 @@ class SAC(PixelActorCritic):
                  num_conv_layers: int = 4, init_temperature: float = 0.1, log_std_bounds: tuple[float, float] = (-10, 2),
                  critic_tau: float = 0.01, encoder_tau: float | None = None, actor_update_every: int = 2,
                  target_update_every: int = 2, discount: float = 0.99, nstep: int = 1, update_every_steps: int = 1,
-                 precision: str = "bf16", channels_last: bool = True, encoder_final_relu: bool = True,
+                 precision: str = "auto", channels_last: bool = True, encoder_final_relu: bool = True,
                  encoder_init: str = "orthogonal") -> None:
+        check_hyperparameters(locals(), "SAC: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
         self.actor_update_every = int(actor_update_every)

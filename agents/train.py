@@ -175,6 +175,8 @@ class Trainer:
     def _prepare_run_dir(self) -> bool:
         """Create the run dir; True when resuming. An existing run is never overwritten unless asked."""
         d = self.run_dir
+        if d.exists() and not d.is_dir():
+            raise FileExistsError(f"expected run_dir a directory, got {d}, which is a file: choose another run_dir")
         exists = d.exists() and any(d.iterdir())
         if exists and self.cfg.overwrite:
             shutil.rmtree(d)
@@ -212,6 +214,9 @@ class Trainer:
         saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
         for key in RESUME_MUST_MATCH:
+            if key == "agent":  # numerics may change on resume, like the device (the weights do not depend on it)
+                saved[key] = {k: v for k, v in saved[key].items() if k != "precision"}
+                current[key] = {k: v for k, v in current[key].items() if k != "precision"}
             if saved[key] != current[key]:
                 raise ConfigError(
                     f"cannot resume {self.run_dir}: {key} differs from the saved run ({saved[key]!r} vs "
@@ -255,6 +260,12 @@ class Trainer:
         """`run.eval_episodes` deterministic episodes on the eval env; mp4 of the first when asked."""
         returns, frames = [], []
         record = bool(self.cfg.run.save_video)
+        bar = None
+        if self.cfg.run.progress:  # evaluations take minutes on a CPU: a bar of their own, gone when done
+            from tqdm import tqdm
+
+            bar = tqdm(total=int(self.cfg.run.eval_episodes), desc=f"eval at frame {self.frame}", unit="episode",
+                       leave=False, dynamic_ncols=True)
         for ep in range(int(self.cfg.run.eval_episodes)):
             obs, _ = self.eval_env.reset(seed=derived_seed(self.cfg.seed, 1, self.num_evals, ep))
             total, done = 0.0, False
@@ -266,6 +277,11 @@ class Trainer:
                 total += float(reward)
                 done = terminated or truncated
             returns.append(total)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(ret=f"{total:.1f}")
+        if bar is not None:
+            bar.close()
         if record and frames:
             self._write_video(frames)
         self.num_evals += 1

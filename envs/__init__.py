@@ -84,6 +84,16 @@ def make(
 
     if obs not in OBSERVATIONS:
         raise ValueError(f"expected obs one of {OBSERVATIONS}, got {obs!r}")
+    for arg, value, low in (("size", size, 1), ("frame_stack", frame_stack, 1), ("episode_frames", episode_frames, 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected {arg} an int >= {low}, got {type(value).__name__} {value!r}")
+        if value < low:
+            raise ValueError(f"expected {arg} an int >= {low}, got {value!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"expected seed an int or None, got {type(seed).__name__} {seed!r}")
+    if shift is not None and not isinstance(shift, str):
+        hint = f" (for several: {'+'.join(map(str, shift))!r})" if isinstance(shift, (list, tuple)) else ""
+        raise TypeError(f"expected shift a name or names joined by '+', got {type(shift).__name__} {shift!r}{hint}")
     if render_mode not in (None, "rgb_array"):
         raise ValueError(f"expected render_mode None or 'rgb_array', got {render_mode!r}")
     if obs == "state" and (shift not in (None, "train", "none") or augment):
@@ -103,6 +113,7 @@ def make(
     if seed is not None:
         env = SeedFirstReset(env, seed)
         env.action_space.seed(seed)
+    env = gym.wrappers.OrderEnforcing(env)  # step() before reset() is an error, as in gymnasium.make
     env.metadata = {**env.metadata, "render_modes": ["rgb_array"]}  # what env.render() returns here
     return env
 

@@ -57,7 +57,7 @@ def make_state_env(domain: str, task: str, seed: int | None = None,
         dm_env.close()
         dm_env = suite.load(domain, task, task_kwargs={"random": seed, "time_limit": time_limit})
     env = DmControlCompatibilityV0(dm_env, render_mode="rgb_array")
-    return Float32Action(FlatFloat32Observation(env))
+    return Float32Action(FlatFloat32Observation(env), name=task_name(domain, task))
 
 
 class FlatFloat32Observation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -75,14 +75,29 @@ class FlatFloat32Observation(gym.ObservationWrapper, gym.utils.RecordConstructor
 
 
 class Float32Action(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
-    """A float32 action space (SB3 warns on float64); dm_control receives float64 as it expects."""
+    """A float32 action space (SB3 warns on float64); dm_control receives float64 as it expects.
 
-    def __init__(self, env: gym.Env):
-        gym.utils.RecordConstructorArgs.__init__(self)
+    The action boundary of every task: an action of the wrong size or with NaN / inf is refused here, naming
+    the task and the expected shape (MuJoCo would otherwise broadcast-fail or report an unstable simulation)."""
+
+    def __init__(self, env: gym.Env, name: str = "env"):
+        gym.utils.RecordConstructorArgs.__init__(self, name=name)
         gym.ActionWrapper.__init__(self, env)
+        self.name = name
         space = env.action_space
         self.action_space = spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32),
                                        space.shape, np.float32)
 
     def action(self, action):
-        return np.asarray(action, dtype=np.float64)
+        try:
+            a = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{self.name}: expected a numeric action of shape {self.action_space.shape}, "
+                            f"got {action!r}") from None
+        shape = self.action_space.shape
+        if a.size != int(np.prod(shape)):
+            raise ValueError(f"{self.name}: expected an action of shape {shape} (in [{self.action_space.low.min():g}, "
+                             f"{self.action_space.high.max():g}]), got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{self.name}: expected a finite action, got {a.tolist()}")
+        return a.reshape(shape)

@@ -51,10 +51,14 @@ def read_video(path: str, size: int | tuple[int, int] | None = None, max_frames:
     import imageio.v3 as iio
 
     frames = []
-    for i, frame in enumerate(iio.imiter(path, plugin="pyav" if _has_pyav() else None)):
-        if max_frames is not None and i >= max_frames:
-            break
-        frames.append(np.asarray(frame)[..., :3])
+    try:
+        for i, frame in enumerate(iio.imiter(path, plugin="pyav" if _has_pyav() else None)):
+            if max_frames is not None and i >= max_frames:
+                break
+            frames.append(np.asarray(frame)[..., :3])
+    except (OSError, ValueError, RuntimeError) as exc:  # plugin-specific errors for damaged or non-video files
+        raise ValueError(f"cannot read the video {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                         "remove or replace the damaged file") from None
     if not frames:
         raise ValueError(f"expected a video with at least one frame, got none from {path!r}")
     video = np.stack(frames)
@@ -66,7 +70,11 @@ def read_image(path: str, size: int | tuple[int, int] | None = None) -> np.ndarr
     """One image (H, W, 3) uint8, optionally resized; cached per (path, size)."""
     import imageio.v3 as iio
 
-    image = np.asarray(iio.imread(path))
+    try:
+        image = np.asarray(iio.imread(path))
+    except (OSError, ValueError, RuntimeError) as exc:  # plugin-specific errors (PIL's are OSErrors)
+        raise ValueError(f"cannot read the image {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                         "remove or replace the damaged file") from None
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     image = image[..., :3]

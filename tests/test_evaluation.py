@@ -112,6 +112,29 @@ def test_evaluate_shifts_pairs_episode_seeds_and_records_frames():
     assert results[0].frames[1].shape == (4, 4, 3) and results[0].frames[1].max() == 1
 
 
+def test_evaluate_shifts_progress_bar_counts_every_episode(monkeypatch):
+    import tqdm
+
+    closed: list[tuple[int, int]] = []
+
+    class Recording(tqdm.tqdm):
+        def close(self):
+            if not self.disable:  # tqdm closes again when collected
+                closed.append((self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    offsets = {"train": 0.0, "color_hard": -1.0}
+    messages: list[str] = []
+    policy = lambda obs: np.array([0.5], np.float32)
+    quiet = evaluate_shifts(policy, lambda s: ShiftEnv(offsets[s]), ["train", "color_hard"], episodes=3, seed=7)
+    shown = evaluate_shifts(policy, lambda s: ShiftEnv(offsets[s]), ["train", "color_hard"], episodes=3, seed=7,
+                            progress=messages.append, bar=True)
+    assert [r.episode_return for r in shown] == [r.episode_return for r in quiet]
+    assert [m.split(":")[0] for m in messages] == ["policy 0 train", "policy 0 color_hard"]
+    assert closed == [(6, 6)]  # one bar, advanced once per episode of every shift
+
+
 def test_write_report_values_and_no_overwrite(tmp_path):
     from rl_aug.evaluation import EpisodeResult
 

@@ -43,10 +43,10 @@ def test_the_command_line_wins_over_a_preset_and_other_agents_keep_their_own():
 def test_precision_is_one_override():
     assert compose(["precision=fp32"]).agent.precision == "fp32"
     assert compose(["agent=drqv2", "precision=fp32"]).agent.precision == "fp32"
-    assert compose([]).agent.precision == "bf16"  # the agent's own default
+    assert compose([]).agent.precision == "auto"  # the agent's own default: bf16 where the hardware has it
     from rl_aug.agents.config import ConfigError
 
-    with pytest.raises(ConfigError, match="precision bf16 or fp32"):
+    with pytest.raises(ConfigError, match="precision auto, bf16 or fp32"):
         compose(["precision=fp16"])
 
 
@@ -81,3 +81,17 @@ def test_sac_dmcgb_builds_dmcgbs_encoder():
     gain = torch.nn.init.calculate_gain("relu")
     torch.testing.assert_close(centre @ centre.T, gain**2 * torch.eye(32), atol=1e-4, rtol=1e-4)
     assert agent.encoder_tau == 0.05 and agent.critic_tau == 0.01
+
+
+def test_auto_precision_is_bf16_only_where_native():
+    """bf16 autocast is emulated (and ~7x slower) on CPUs without AVX512-BF16 / AMX: auto picks fp32 there."""
+    import torch
+    from rl_aug.agents.base import native_bf16
+    from rl_aug.agents.sac import SAC
+
+    expected = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
+    tiny = {"feature_dim": 8, "hidden_dim": 16, "num_filters": 4}
+    assert SAC((3, 16, 16), 1, **tiny).precision == expected
+    assert SAC((3, 16, 16), 1, precision="bf16", **tiny).precision == "bf16"  # explicit choices stay
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    assert native_bf16(torch.device("cpu")) == (bool(probe()) if probe is not None else False)

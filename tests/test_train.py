@@ -178,6 +178,12 @@ def test_resume_refuses_a_different_config(tmp_path):
     with pytest.raises(ConfigError, match=r"task.size would change the run"):
         compose(overrides(tmp_path, "sac", "drq", "resume=true", "task.size=24"))
     # run=<name> only sets run.* (how the run is driven), which a resume may change; later run.* still win
+    # so may the numerics (a bf16 run on a CPU without native bf16 goes on in fp32)
+    fp32 = compose(overrides(tmp_path, "sac", "drq", "frames=6", "resume=true", "precision=fp32"))
+    assert fp32.agent.precision == "fp32"
+    t = Trainer(fp32, env_factory=point_env)
+    assert t.agent.precision == "fp32" and t.step == 6
+    t.close()
     resumed = compose(overrides(tmp_path, "sac", "drq", "resume=true", "run=benchmark", "run.eval_episodes=3"))
     assert (resumed.run.num_threads, resumed.run.eval_episodes, resumed.seed) == (1, 3, 1)
     # the Trainer still refuses a config that differs from the checkpoint, however it was composed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -26,6 +28,13 @@ def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int,
             f"{name}: expected channels first (N, C, H, W), got shape {tuple(x.shape)}, which looks channels last "
             f"(N, H, W, C={w}); use x.permute(0, 3, 1, 2)"
         )
+    if x.dtype.is_floating_point and x.device.type == "cpu" and x.numel():
+        # The common mistake of passing images scaled to [0, 1]: every op here works in 0-255 units. (On an
+        # accelerator this test would cost a host sync per call, so it runs on CPU tensors only.)
+        top = float(x.max())
+        if 0.0 < top <= 1.0:
+            raise ValueError(f"{name}: expected images in [0, 255], got a float batch whose max is {top:.3g}, "
+                             "which looks scaled to [0, 1]; pass x * 255 (or the uint8 images)")
     if rgb and c % 3 != 0:
         raise ValueError(
             f"{name}: expected C a multiple of 3 (stacked RGB frames), got C={c} in shape {tuple(x.shape)}; "
@@ -34,16 +43,32 @@ def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int,
     return n, c, h, w
 
 
-def check_nonnegative_int(value: int, name: str, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected {arg} a non-negative int, got {value!r}")
+def check_number(value: object, name: str, arg: str, *, low: float | None = None, high: float | None = None,
+                 integer: bool = False) -> float:
+    """`value` as a number in [low, high] (an int when `integer`); TypeError for a string, a bool or NaN,
+    ValueError out of range, each naming the op, the argument, what was expected and what came."""
+    if integer and low == 0 and high is None:
+        wanted = f"{arg} a non-negative int"
+    elif not integer and low is not None and high is not None:
+        wanted = f"{arg} in [{low:g}, {high:g}]"
+    else:
+        bounds = (f" >= {low:g}" if high is None else f" in [{low:g}, {high:g}]") if low is not None else (
+            f" <= {high:g}" if high is not None else "")
+        wanted = f"{arg} {'an int' if integer else 'a number'}{bounds}"
+    types = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, types) or (not integer and not math.isfinite(value)):
+        raise TypeError(f"{name}: expected {wanted}, got {type(value).__name__} {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name}: expected {wanted}, got {value!r}")
     return value
 
 
+def check_nonnegative_int(value: int, name: str, arg: str) -> int:
+    return int(check_number(value, name, arg, low=0, integer=True))
+
+
 def check_probability(value: float, name: str, arg: str) -> float:
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected {arg} in [0, 1], got {value!r}")
-    return float(value)
+    return float(check_number(value, name, arg, low=0.0, high=1.0))
 
 
 def to_output(y: Tensor, like: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rl_aug.augment.checks import as_float, check_images, check_nonnegative_int, to_output
+from rl_aug.augment.checks import as_float, check_images, check_nonnegative_int, check_number, to_output
 
 
 def _randint(high: int, n: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
@@ -72,9 +72,10 @@ def random_shift(x: Tensor, pad: int = 4, generator: torch.Generator | None = No
 
 
 def _check_size(size: int | tuple[int, int], h: int, w: int, name: str) -> tuple[int, int]:
-    out_h, out_w = (size, size) if isinstance(size, int) else tuple(size)
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError(f"{name}: expected a positive crop size, got {size!r}")
+    pair = [size, size] if not isinstance(size, (tuple, list)) else list(size)
+    if len(pair) != 2:
+        raise ValueError(f"{name}: expected size an int or (height, width), got {size!r}")
+    out_h, out_w = (int(check_number(v, name, "size", low=1, integer=True)) for v in pair)
     if out_h > h or out_w > w:
         raise ValueError(f"{name}: expected a crop size at most the image size {h}x{w}, got {out_h}x{out_w}")
     return out_h, out_w
@@ -112,8 +113,7 @@ def random_rotate(
 ) -> Tensor:
     """Small random rotation in [-degrees, degrees] about the centre, bilinear, border pixels replicated."""
     n, _, _, _ = check_images(x, "random_rotate", rgb=False)
-    if degrees < 0:
-        raise ValueError(f"random_rotate: expected degrees >= 0, got {degrees!r}")
+    check_number(degrees, "random_rotate", "degrees", low=0)
     gen_device = generator.device if generator is not None else torch.device("cpu")
     u = torch.rand(n, generator=generator, device=gen_device).to(x.device)
     theta = (2 * u - 1) * math.radians(degrees)

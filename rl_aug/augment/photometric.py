@@ -14,6 +14,7 @@ from rl_aug.augment.checks import (
     as_float,
     check_images,
     check_nonnegative_int,
+    check_number,
     check_probability,
     to_output,
 )
@@ -155,10 +156,8 @@ def color_jitter(
     """
     n, c, h, w = check_images(x, "color_jitter", rgb=True)
     for arg, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
-        if value < 0:
-            raise ValueError(f"color_jitter: expected {arg} >= 0, got {value!r}")
-    if not 0 <= hue <= 0.5:
-        raise ValueError(f"color_jitter: expected hue in [0, 0.5], got {hue!r}")
+        check_number(value, "color_jitter", arg, low=0)
+    check_number(hue, "color_jitter", "hue", low=0, high=0.5)
     u = _rand((n, 4), generator, torch.device("cpu")) * 2 - 1  # one row of factors per sample
     b, con = 1 + brightness * u[:, 0], 1 + contrast * u[:, 1]
     matrices = color_jitter_matrices(b, con, 1 + saturation * u[:, 2], hue * u[:, 3]).to(x.device)
@@ -175,8 +174,7 @@ def gaussian_noise(x: Tensor, std: float = 8.0, generator: torch.Generator | Non
     """Additive N(0, std^2) pixel noise in 0-255 units, clipped to [0, 255]. Noise is i.i.d. per pixel and
     frame (it is the parameter-free part); `std` is shared by the whole batch."""
     check_images(x, "gaussian_noise", rgb=False)
-    if std < 0:
-        raise ValueError(f"gaussian_noise: expected std >= 0, got {std!r}")
+    check_number(std, "gaussian_noise", "std", low=0)
     noise = torch.randn(x.shape, generator=generator, device=_gen_device(generator)).to(x.device)
     return to_output((as_float(x) + std * noise).clamp_(0, 255), x)
 
@@ -189,6 +187,7 @@ def cutout(
     n, _, h, w = check_images(x, "cutout", rgb=False)
     check_nonnegative_int(size, "cutout", "size")
     check_probability(p, "cutout", "p")
+    check_number(value, "cutout", "value", low=0, high=255)  # images are in 0-255 units, uint8 or float
     if size > min(h, w):
         raise ValueError(f"cutout: expected size at most the image side {min(h, w)}, got {size}")
     u = _rand((n, 3), generator, x.device)

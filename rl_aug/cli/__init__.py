@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 # name -> ("module:function", one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -20,6 +21,21 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ccil": ("rl_aug.cli.ccil:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
     "shifts": ("rl_aug.cli.shifts:main", "write a PNG grid of one state under every generalization shift"),
 }
+
+
+def count(low: int) -> Callable[[str], int]:
+    """An argparse `type` for counts: an int >= low, or argparse's usage error naming what was expected."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"int >= {low}"
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rl-aug {args.subcommand}: {hint(top, f'rl-aug {args.subcommand}')}", file=sys.stderr)
             return 2
         raise
+    except BrokenPipeError:  # `rl-aug augment list | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

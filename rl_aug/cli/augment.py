@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from rl_aug.cli import count
 
 
 def _list() -> int:
@@ -16,8 +19,9 @@ def _list() -> int:
     for name, fn in sorted(augment.registered().items()):
         params = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "generator"]
         args = ", ".join(f"{p.name}={p.default!r}" for p in params if p.default is not inspect.Parameter.empty)
-        doc = (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else ""
-        print(f"{name}({args})\n    {doc}")
+        paragraph = (inspect.getdoc(fn) or "").split("\n\n")[0]  # the whole first paragraph, never a cut sentence
+        doc = textwrap.fill(" ".join(paragraph.split()), width=100, initial_indent="    ", subsequent_indent="    ")
+        print(f"{name}({args})\n{doc}")
     return 0
 
 
@@ -48,7 +52,7 @@ def main(argv: list[str]) -> int:
     apply.add_argument("--image", type=Path, required=True)
     apply.add_argument("--out", type=Path, required=True)
     apply.add_argument("--seed", type=int, default=0)
-    apply.add_argument("--copies", type=int, default=4)
+    apply.add_argument("--copies", type=count(1), default=4)
     args = parser.parse_args(argv)
     if args.action == "list":
         return _list()

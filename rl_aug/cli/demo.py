@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rl_aug.cli import count
+
 GALLERY_SPECS = [
     "none",
     "shift(pad=4)",
@@ -97,16 +99,21 @@ def _speed_table(batch: int, repeats: int) -> list[tuple[str, float]] | None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="rl-aug demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="parent of the new run directory")
-    parser.add_argument("--task", default="walker-walk")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=30, help="random actions before the frame stack is taken")
-    parser.add_argument("--samples", type=int, default=6, help="augmented copies per gallery row")
-    parser.add_argument("--speed-batch", type=int, default=128)
-    parser.add_argument("--speed-repeats", type=int, default=5, help="0 skips the speed table")
+    d = " (default: %(default)s)"
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"),
+                        help="parent of the new run directory, named by date and time" + d)
+    parser.add_argument("--task", default="walker-walk", help="dm_control task to render, e.g. cartpole-swingup" + d)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the task, the random actions and the augmentations" + d)
+    parser.add_argument("--steps", type=count(0), default=30, help="random actions before the frame stack is taken" + d)
+    parser.add_argument("--samples", type=count(1), default=6, help="augmented copies per gallery row" + d)
+    parser.add_argument("--speed-batch", type=count(1), default=128,
+                        help="batch size of the quick speed table (N x 9x84x84 uint8)" + d)
+    parser.add_argument("--speed-repeats", type=count(0), default=5,
+                        help="timed calls per op in the speed table; 0 skips the table" + d)
     args = parser.parse_args(argv)
 
     run = _new_run_dir(args.out)
+    print(f"rl-aug demo: writing {run}", flush=True)
     obs = render_frame_stack(args.task, args.seed, args.steps)
     gallery = run / "augmentations.png"
     write_gallery(obs, gallery, args.samples, args.seed)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_aug.cli import count
+
 DEFAULT_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"
 
 
@@ -27,15 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", type=Path, help="run directories written by `rl-aug train`")
     p.add_argument("--shifts", default=DEFAULT_SHIFTS,
                    help="comma-separated; 'train' is the training distribution, '+' combines shifts")
-    p.add_argument("--episodes", type=int, default=10, help="episodes per run and shift (DMC-GB: 10 per seed)")
+    p.add_argument("--episodes", type=count(1), default=10, help="episodes per run and shift (DMC-GB: 10 per seed)")
     p.add_argument("--seed", type=int, default=0, help="seeds the episode resets, the same for every shift")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: sampled colours, "
                         "procedural videos)")
-    p.add_argument("--videos", type=int, default=0, help="record this many episodes per run and shift as mp4")
+    p.add_argument("--videos", type=count(0), default=0, help="record this many episodes per run and shift as mp4")
     p.add_argument("--out", type=Path, default=None,
                    help="new output directory (default: runs/evaluations/<date-time>)")
-    p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples for the confidence intervals")
+    p.add_argument("--reps", type=count(1), default=2000, help="bootstrap resamples for the confidence intervals")
     return p
 
 
@@ -47,6 +49,8 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
+    print(f"rl-aug evaluate: results go to {out} ({len(args.runs)} run(s) x {len(shifts)} shift(s) x {args.episodes} "
+          "episodes)", flush=True)
     if len({p.resolve() for p in args.runs}) != len(args.runs):
         print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
         return 2
@@ -86,7 +90,7 @@ def main(argv: list[str]) -> int:
         label = f"{task.name} {cfg.agent.name}-{'+'.join([cfg.strategy.name, *regs])}"
         results += evaluate_shifts(policy, make_env, shifts, episodes=args.episodes, seed=args.seed, label=label,
                                    run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
-                                   record=args.videos, progress=print)
+                                   record=args.videos, progress=print, bar=True)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",
                  reps=args.reps)
     print((out / "report.md").read_text())

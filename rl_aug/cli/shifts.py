@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_aug.cli import count
+
 DEFAULT_SHIFTS = ("train", "color_easy", "color_hard", "video_easy", "video_hard", "camera")
 
 
@@ -19,9 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("shifts.png"), help="PNG file to write")
     p.add_argument("--task", default="walker-walk", help="dm_control task, e.g. walker-walk")
     p.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS), help="comma-separated shift names")
-    p.add_argument("--size", type=int, default=128, help="image size in pixels")
-    p.add_argument("--rows", type=int, default=2, help="episodes (one per row, seeds 0..rows-1)")
-    p.add_argument("--steps", type=int, default=20, help="agent steps before the picture")
+    p.add_argument("--size", type=count(1), default=128, help="image size in pixels")
+    p.add_argument("--rows", type=count(1), default=2, help="episodes (one per row, seeds 0..rows-1)")
+    p.add_argument("--steps", type=count(0), default=20, help="agent steps before the picture")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: procedural assets)")
     p.add_argument("--render-quality", default="default", choices=("default", "fast"))

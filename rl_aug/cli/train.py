@@ -58,6 +58,8 @@ def main(argv: list[str]) -> int:
     except (ConfigError, FileExistsError, FileNotFoundError, CheckpointDamaged) as exc:
         print(f"rl-aug train: {exc}", file=sys.stderr)
         return 2
+    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
+    print(f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {cfg.frames} frames)", flush=True)
     try:
         result = trainer.run()
     finally:

@@ -42,8 +42,10 @@ def _frame(obs: Any) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(arr[-3:], (1, 2, 0)))
 
 
-def run_episodes(policy: Policy, env: Any, seeds: Iterable[int], *, record: int = 0) -> list[tuple[float, int, list]]:
-    """(return, length, frames) per seed; frames are kept for the first `record` episodes only."""
+def run_episodes(policy: Policy, env: Any, seeds: Iterable[int], *, record: int = 0,
+                 on_episode: Callable[[float], None] | None = None) -> list[tuple[float, int, list]]:
+    """(return, length, frames) per seed; frames are kept for the first `record` episodes only;
+    `on_episode(return)` is called after each episode (progress)."""
     out = []
     for i, seed in enumerate(seeds):
         obs, _ = env.reset(seed=int(seed))
@@ -57,27 +59,45 @@ def run_episodes(policy: Policy, env: Any, seeds: Iterable[int], *, record: int 
             if i < record:
                 frames.append(_frame(obs))
         out.append((total, length, frames))
+        if on_episode is not None:
+            on_episode(total)
     return out
 
 
 def evaluate_shifts(policy: Policy, make_env: Callable[[str], Any], shifts: Iterable[str], *, episodes: int = 10,
                     seed: int = 0, label: str = "policy", run: str = "0", record: int = 0,
-                    progress: Callable[[str], None] | None = None) -> list[EpisodeResult]:
-    """Evaluate `policy` for `episodes` episodes on `make_env(shift)` for each shift; envs are closed after use."""
+                    progress: Callable[[str], None] | None = None, bar: bool = False) -> list[EpisodeResult]:
+    """Evaluate `policy` for `episodes` episodes on `make_env(shift)` for each shift; envs are closed after use.
+    `progress(message)` gets one line per shift; `bar=True` shows a tqdm bar over shifts x episodes."""
     shifts = list(shifts)
     if not shifts:
         raise ValueError("expected at least one shift name (e.g. 'train'), got none")
     seeds = episode_seeds(seed, episodes)
     results: list[EpisodeResult] = []
+    pbar = None
+    if bar:
+        from tqdm import tqdm
+
+        pbar = tqdm(total=len(shifts) * len(seeds), desc=label, unit="episode", leave=False, dynamic_ncols=True)
     for shift in shifts:
         env = make_env(shift)
+        if pbar is not None:
+            pbar.set_postfix(shift=shift)
         try:
-            rollouts = run_episodes(policy, env, seeds, record=record)
+            rollouts = run_episodes(policy, env, seeds, record=record,
+                                    on_episode=None if pbar is None else lambda _: pbar.update(1))
         finally:
             env.close()
         for i, (ret, length, frames) in enumerate(rollouts):
             results.append(EpisodeResult(label, run, shift, i, seeds[i], ret, length, frames))
         if progress is not None:
             mean = float(np.mean([r for r, _, _ in rollouts]))
-            progress(f"{label} {run} {shift}: {mean:.1f} over {len(rollouts)} episodes")
+            message = f"{label} {run} {shift}: {mean:.1f} over {len(rollouts)} episodes"
+            if pbar is not None:
+                with pbar.external_write_mode():
+                    progress(message)
+            else:
+                progress(message)
+    if pbar is not None:
+        pbar.close()
     return results

@@ -59,6 +59,18 @@ class AugmentedSAC(SAC):
         self.strategy_seed = strategy_seed
         super().__init__(policy, env, *args, **kwargs)
 
+    @classmethod
+    def load(cls, path: Any, *args: Any, **kwargs: Any) -> AugmentedSAC:  # type: ignore[override]
+        """SB3's `load`, after checking that `path` holds an AugmentedSAC (its strategy is part of the model)."""
+        from stable_baselines3.common.save_util import load_from_zip_file
+
+        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True, print_system_info=False)
+        if not data or "strategy_name" not in data:
+            raise ValueError(f"expected a model saved by rl_aug.sb3.AugmentedSAC, got {str(path)!r}, which holds a "
+                             "plain stable_baselines3 model (no rl-aug strategy): load it with "
+                             "stable_baselines3.SAC.load, or train an AugmentedSAC")
+        return super().load(path, *args, **kwargs)
+
     def _setup_model(self) -> None:
         from rl_aug import strategies
 

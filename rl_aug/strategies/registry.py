@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,13 +38,40 @@ def _normalise(name: str) -> str:
     return "none" if key in ("noaug", "no_aug", "identity") else key
 
 
+def _check_type(what: str, key: str, value: Any, default: Any) -> None:
+    """An option must have its default's type (an int is a fine float; a bool is neither): `K=1.5` or
+    `alpha='half'` fail here, by name, instead of being truncated or failing deep inside an update."""
+    if isinstance(default, bool) or default is None or default is inspect.Parameter.empty:
+        return
+    if isinstance(default, int):
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an int"
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        expected = "a finite number"
+    else:
+        return
+    if not ok:
+        raise TypeError(f"{what}: expected {key} {expected}, got {type(value).__name__} {value!r}")
+
+
 def _construct(cls: type, kwargs: Mapping[str, Any], what: str) -> Any:
     params = inspect.signature(cls.__init__).parameters
     unknown = sorted(set(kwargs) - set(params) - {"self"})
     if unknown:
         accepted = [p for p in params if p != "self"]
         raise TypeError(f"{what} got unknown options {unknown}; it accepts {accepted}")
+    for key, value in kwargs.items():
+        _check_type(what, key, value, params[key].default)
     return cls(**kwargs)
+
+
+def _check_regularizers(regularizers: Any) -> list[Any]:
+    if regularizers is None:
+        return []
+    if isinstance(regularizers, (str, Mapping, Regularizer)):
+        raise TypeError(f"expected regularizers as a list (e.g. regularizers=[tangent_prop]), got "
+                        f"{type(regularizers).__name__} {regularizers!r}")
+    return list(regularizers)
 
 
 def make_regularizer(spec: str | Mapping[str, Any] | Regularizer) -> Regularizer:
@@ -74,9 +102,12 @@ def make(name: str, **kwargs: Any) -> Strategy:
     A regularizer name builds `base` (default "drq") with `base_kwargs` and composes the regularizer, whose
     own options are the remaining kwargs.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"expected a strategy name (one of {available()}; 'none' for no augmentation), "
+                        f"got {type(name).__name__} {name!r}")
     key = _normalise(name)
     if key in STRATEGIES:
-        regularizers: Iterable[Any] = kwargs.pop("regularizers", None) or ()
+        regularizers: Iterable[Any] = _check_regularizers(kwargs.pop("regularizers", None))
         strategy = _construct(STRATEGIES[key], kwargs, f"strategy {key!r}")
         return compose(strategy, *regularizers)
     if key in REGULARIZERS:
@@ -93,9 +124,9 @@ def from_config(config: Mapping[str, Any]) -> Strategy:
     if "name" not in config:
         raise ValueError(f"expected a strategy config with a 'name' key (one of {available()}), got keys {list(config)}")
     # 'agents' (which agents a config is meant for) belongs to the training config, not to the strategy
-    options = {k: (list(v) if k == "regularizers" and v is not None else v)
-               for k, v in config.items() if k not in ("name", "agents")}
-    if options.get("regularizers"):
+    options = {k: v for k, v in config.items() if k not in ("name", "agents")}
+    if "regularizers" in options:
+        options["regularizers"] = _check_regularizers(options["regularizers"])
         options["regularizers"] = [dict(r) if isinstance(r, Mapping) else r for r in options["regularizers"]]
     if "base_kwargs" in options and options["base_kwargs"] is not None:
         options["base_kwargs"] = dict(options["base_kwargs"])

@@ -79,7 +79,14 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
             return self._scene.render(self._shifts)
         from rl_aug.media import resize_hwc
 
-        frame = self.env.render()
+        try:
+            frame = self.env.render()
+        except gym.error.DependencyNotInstalled as exc:  # classic-control envs draw with pygame
+            from rl_aug.extras import MissingExtra, hint
+
+            module = "pygame" if "pygame" in str(exc) else str(exc).split()[0]
+            raise MissingExtra(f"{hint(module, f'rendering {self.env.spec.id if self.env.spec else self.env}')} "
+                               f"({exc})") from None
         if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] in (3, 4)):
             got = getattr(frame, "shape", type(frame).__name__)
             raise ValueError(f"expected env.render() to return an (H, W, 3) array, got {got}")
