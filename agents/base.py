@@ -16,21 +16,10 @@ import torch
 from rl_aug.agents.networks import Encoder, linear_schedule, soft_update
 from torch import Tensor, nn
 
+from rl_aug.precision import native_bf16
 from rl_aug.strategies.protocol import Part, double_q_loss, step_optimizers
 
 PRECISIONS = ("auto", "bf16", "fp32")
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast is fast on `device`: a CUDA GPU with bf16 (Ampere or newer), or a CPU whose oneDNN
-    has bf16 kernels (AVX512-BF16 / AMX). Elsewhere bf16 convolutions are emulated: on an AVX2-only AMD EPYC a
-    DrQ update at batch 32 on one thread took 6.4 CPU-s in bf16 against 0.9 in fp32."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if device.type == "cpu":
-        probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # torch's own test of the CPU
-        return bool(probe()) if probe is not None else False
-    return False
 
 
 def _number(v: Any) -> bool:

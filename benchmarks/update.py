@@ -45,6 +45,7 @@ from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.networks import soft_update
 from rl_aug.agents.sac import SAC
 
+from rl_aug.precision import native_bf16
 from rl_aug.strategies import Batch, make
 
 ACTION_DIM = 6  # walker / cheetah
@@ -161,7 +162,7 @@ def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int =
     return (time.perf_counter() - t0) * 1000.0 / n, (time.process_time() - c0) * 1000.0 / n
 
 
-def build(agent_name: str, shape: tuple[int, int, int], precision: str = "bf16", channels_last: bool = True,
+def build(agent_name: str, shape: tuple[int, int, int], precision: str = "auto", channels_last: bool = True,
           device: str = "cpu"):
     cls = {"sac": SAC, "drqv2": DrQV2}[agent_name]
     return cls(shape, ACTION_DIM, precision=precision, channels_last=channels_last, device=device)
@@ -219,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", default="none,drq,rad,svea,soda,tangent_prop,actor_kl")
     parser.add_argument("--quick", action="store_true", help="smoke run: 32x32 images, batch 16, 2 updates")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (agents, batches and the reference on it)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
+                        help="ours (the reference is always fp32); auto: bf16 only where the hardware has it")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     dev = args.device
@@ -238,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     # reference vs ours SVEA on SAC, interleaved
     torch.manual_seed(0)
     reference = ReferenceSVEA(build("sac", shape, precision="fp32", channels_last=False, device=dev))
-    sac = build("sac", shape, device=dev)
+    sac = build("sac", shape, precision=args.precision, device=dev)
     svea = make("svea")
     svea.attach(sac)
     ref_t, ours_t = [], []
@@ -251,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     svea_cpu = statistics.median(c for _, c in ours_t)
     print(f"reference fp32 SAC+SVEA (DMC-GB style): wall {reference_ms:8.1f} ms, cpu {reference_cpu:8.1f} ms/update"
           f"  rounds wall {[round(w) for w, _ in ref_t]}")
-    print(f"ours      SAC+SVEA (bf16, uint8 augs):  wall {svea_ms:8.1f} ms, cpu {svea_cpu:8.1f} ms/update"
+    print(f"ours      SAC+SVEA ({sac.precision}, uint8 augs):  wall {svea_ms:8.1f} ms, cpu {svea_cpu:8.1f} ms/update"
           f"  rounds wall {[round(w) for w, _ in ours_t]}"
           f"  -> {reference_ms / svea_ms:.2f}x wall, {reference_cpu / svea_cpu:.2f}x cpu")
 
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 ms, cpu = svea_ms, svea_cpu
             else:
                 torch.manual_seed(0)
-                agent = build(agent_name, shape, device=dev)
+                agent = build(agent_name, shape, precision=args.precision, device=dev)
                 strategy = make(name, **strategy_options(name, args.batch))
                 strategy.attach(agent)
                 ms, cpu = time_updates(lambda s, a=agent, st=strategy: st.update(a, batch, s), args.updates,
@@ -283,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         "device": dev,
         "gpu": torch.cuda.get_device_name() if dev.startswith("cuda") else None,
         "cpu_count": os.cpu_count(),
+        "native_bf16": native_bf16(dev),
+        "precision": sac.precision,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "batch": args.batch,

@@ -86,8 +86,9 @@ def test_sac_dmcgb_builds_dmcgbs_encoder():
 def test_auto_precision_is_bf16_only_where_native():
     """bf16 autocast is emulated (and ~7x slower) on CPUs without AVX512-BF16 / AMX: auto picks fp32 there."""
     import torch
-    from rl_aug.agents.base import native_bf16
     from rl_aug.agents.sac import SAC
+
+    from rl_aug.precision import native_bf16
 
     expected = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
     tiny = {"feature_dim": 8, "hidden_dim": 16, "num_filters": 4}

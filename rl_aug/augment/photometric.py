@@ -18,6 +18,7 @@ from rl_aug.augment.checks import (
     check_probability,
     to_output,
 )
+from rl_aug.precision import native_bf16
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
@@ -40,7 +41,8 @@ def conv_with_kernels(x: Tensor, kernels: Tensor, precision: str = "auto") -> Te
     One grouped convolution: frames become the batch axis and samples the groups, so each sample's kernel
     touches only its own frames. Inputs are scaled to [0, 1] and replicate padded by 1 (DMC-GB random_conv).
 
-    precision: "fp32"; "bf16" (CPU fast path); "auto" = bf16 on the CPU, fp32 elsewhere. On the CPU a
+    precision: "fp32"; "bf16" (CPU fast path); "auto" = bf16 on a CPU with native bf16 (rl_aug.precision),
+    fp32 elsewhere (on an AVX2-only CPU the bf16 path was 2x slower than fp32). On such a CPU a
     grouped conv with 3 channels per group misses oneDNN's vectorized kernels and is slower than a per-sample
     loop; padding each group to 4 channels (a zero channel, zero weights) in bf16 hits them and was ~5x faster
     than the fp32 grouped conv on the 2-core CPU (benchmarks/augment.py). uint8 pixels are exact in bf16 and
@@ -51,7 +53,7 @@ def conv_with_kernels(x: Tensor, kernels: Tensor, precision: str = "auto") -> Te
     n, c, h, w = x.shape
     k = c // 3
     if precision == "auto":
-        precision = "bf16" if x.device.type == "cpu" else "fp32"
+        precision = "bf16" if x.device.type == "cpu" and native_bf16(x.device) else "fp32"
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"random_conv: expected precision 'auto', 'fp32' or 'bf16', got {precision!r}")
     if precision == "fp32":
