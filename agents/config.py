@@ -171,6 +171,18 @@ def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
     return nodes
 
 
+def _strategy_preset(agent: str, strategy: str, dirs: list[Path]) -> list[DictConfig]:
+    """preset/<agent>/strategy/<strategy>.yaml: what an agent's paper changed for one method (e.g. DMC-GB renders
+    100 px and crops to 84 for SODA), merged after the agent and task presets, under the command line."""
+    path = find_config(f"preset/{agent}/strategy/{strategy}.yaml", dirs)
+    if path is None:
+        return []
+    node = OmegaConf.load(path)
+    if not isinstance(node, DictConfig) or "defaults" in node:
+        raise ConfigError(f"expected a mapping without 'defaults' in {path} (a strategy preset picks no groups)")
+    return [node]
+
+
 def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -> DictConfig:
     """The resolved, checked training config for `overrides` (e.g. ["agent=drqv2", "frames=100000"]);
     `config_dir`: the user's config folder(s), searched before RL_AUG_CONFIG_PATH and the shipped configs."""
@@ -187,6 +199,7 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
         for group, choice in dict(preset.pop("defaults", {})).items():
             if group not in picks:
                 defaults[group] = choice
+    presets += _strategy_preset(str(defaults["agent"]), str(defaults["strategy"]), dirs)
     cfg = OmegaConf.structured(TopSchema)
     try:
         cfg = OmegaConf.merge(cfg, top)

@@ -63,14 +63,23 @@ class Encoder(nn.Module):
     `offset` is subtracted after scaling to [0, 1]: 0 for DrQ's SAC, 0.5 for DrQ-v2. DMC-GB's shared CNN is
     the same stack with 11 layers, no ReLU after the last conv (`final_relu=False`) and delta-orthogonal
     initialisation (`init="delta_orthogonal"`); src/algorithms/modules.py SharedCNN.
+    `input_crop`: images larger than this are center-cropped to it first (DMC-GB's CenterCrop(84) at the head of
+    SharedCNN: SODA/RAD render 100 px, train on random 84 px crops and act on the 84 px center).
     """
 
     def __init__(self, obs_shape: tuple[int, int, int], num_filters: int = 32, num_layers: int = 4,
-                 offset: float = 0.0, final_relu: bool = True, init: str = "orthogonal") -> None:
+                 offset: float = 0.0, final_relu: bool = True, init: str = "orthogonal",
+                 input_crop: int | None = None) -> None:
         super().__init__()
         if init not in CONV_INITS:
             raise ValueError(f"expected encoder init one of {sorted(CONV_INITS)}, got {init!r}")
         channels, height, width = obs_shape
+        if input_crop is not None:
+            if not 1 <= input_crop <= min(height, width):
+                raise ValueError(f"expected encoder input_crop in [1, {min(height, width)}] (the image side), "
+                                 f"got {input_crop}")
+            height = width = int(input_crop)
+        self.input_crop = input_crop
         layers: list[nn.Module] = [nn.Conv2d(channels, num_filters, 3, stride=2), nn.ReLU()]
         for _ in range(num_layers - 1):
             layers += [nn.Conv2d(num_filters, num_filters, 3, stride=1), nn.ReLU()]
@@ -90,6 +99,10 @@ class Encoder(nn.Module):
         self.apply(CONV_INITS[init])
 
     def forward(self, obs: Tensor) -> Tensor:
+        crop = self.input_crop
+        if crop is not None and (obs.shape[-2] > crop or obs.shape[-1] > crop):
+            top, left = (obs.shape[-2] - crop) // 2, (obs.shape[-1] - crop) // 2
+            obs = obs[..., top:top + crop, left:left + crop]
         x = obs.float() / 255.0 - self.offset if self.offset else obs.float() / 255.0
         return self.convs(x).flatten(1)
 

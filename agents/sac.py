@@ -33,7 +33,7 @@ class SAC(PixelActorCritic):
                  critic_tau: float = 0.01, encoder_tau: float | None = None, actor_update_every: int = 2,
                  target_update_every: int = 2, discount: float = 0.99, nstep: int = 1, update_every_steps: int = 1,
                  precision: str = "auto", channels_last: bool = True, encoder_final_relu: bool = True,
-                 encoder_init: str = "orthogonal") -> None:
+                 encoder_init: str = "orthogonal", encoder_input_crop: int | None = None) -> None:
         check_hyperparameters(locals(), "SAC: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
@@ -44,7 +44,7 @@ class SAC(PixelActorCritic):
         self.target_entropy = -float(action_dim)
 
         self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.0,
-                               final_relu=encoder_final_relu, init=encoder_init)
+                               final_relu=encoder_final_relu, init=encoder_init, input_crop=encoder_input_crop)
         repr_dim = self.encoder.repr_dim
         self.critic = DoubleQCritic(repr_dim, action_dim, feature_dim, hidden_dim, hidden_depth)
         self.actor = SquashedGaussianActor(repr_dim, action_dim, feature_dim, hidden_dim,

@@ -83,6 +83,40 @@ def test_sac_dmcgb_builds_dmcgbs_encoder():
     assert agent.encoder_tau == 0.05 and agent.critic_tau == 0.01
 
 
+def test_sac_dmcgb_soda_renders_100_and_crops_to_84():
+    """DMC-GB: soda renders 100 px (arguments.py), trains on random 84 px crops, acts on the 84 px center."""
+    cfg = compose(["agent=sac_dmcgb", "strategy=soda", "task=walker-walk"])
+    assert (cfg.task.size, cfg.agent.encoder_input_crop, cfg.strategy.weak) == (100, 84, "crop(size=84)")
+    assert (cfg.strategy.strong, cfg.strategy.aux_lr, cfg.task.action_repeat) == ("overlay(alpha=0.5)", 3e-4, 4)
+    svea = compose(["agent=sac_dmcgb", "strategy=svea"])  # the other methods keep 84 px and the shift
+    assert (svea.task.size, svea.agent.encoder_input_crop) == (84, None)
+    assert compose(["agent=sac_dmcgb", "strategy=soda", "task.size=120"]).task.size == 120  # command line wins
+
+
+def test_sac_dmcgb_soda_agent_acts_on_the_center_and_updates_on_crops():
+    import torch
+    from rl_aug.agents.config import agent_classes, agent_kwargs, strategy_kwargs
+    from rl_aug.agents.sac import SAC
+
+    from rl_aug.strategies import Batch, from_config
+
+    cfg = compose(["agent=sac_dmcgb", "strategy=soda", "agent.num_conv_layers=2", "agent.hidden_dim=16",
+                   "agent.num_filters=4", "agent.feature_dim=8", "precision=fp32", "strategy.aux_batch=8"])
+    agent = agent_classes()["sac_dmcgb"]((3, 100, 100), 1, **agent_kwargs(cfg))
+    plain = SAC((3, 84, 84), 1, num_conv_layers=2, num_filters=4, hidden_dim=16, feature_dim=8)
+    assert agent.encoder.repr_dim == plain.encoder.repr_dim  # the convs see 84 px
+    x = torch.randint(0, 256, (4, 3, 100, 100), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(agent.encode(x), agent.encode(x[:, :, 8:-8, 8:-8]))  # DMC-GB's CenterCrop: 8 px
+    strategy = from_config({"name": "soda", **strategy_kwargs(cfg)})
+    strategy.attach(agent)
+    batch = Batch(obs=x, action=torch.zeros(4, 1), reward=torch.ones(4, 1), discount=torch.full((4, 1), 0.99),
+                  next_obs=x.flip(0), aux_obs=x)
+    before = [p.detach().clone() for p in agent.encoder.parameters()]
+    metrics = strategy.update(agent, batch, 2)  # step 2: the aux loss runs too (aux_every 2)
+    assert "soda_loss" in metrics and all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, agent.encoder.parameters()))
+
+
 def test_auto_precision_is_bf16_only_where_native():
     """bf16 autocast is emulated (and ~7x slower) on CPUs without AVX512-BF16 / AMX: auto picks fp32 there."""
     import torch
