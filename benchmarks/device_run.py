@@ -229,7 +229,8 @@ def learning(args: argparse.Namespace) -> None:
     plan = plan_runs(args.deadline_s, sac_update_ms(args.update_json), step_ms, args.dry_run)
     n = plan["runs"]
     jobs = [("drq", s, ["agent=sac", "strategy=drq", "agent.batch_size=512"]) for s in range(1, min(n, 8) + 1)]
-    extra = [("svea", 1, ["agent=sac", "strategy=svea"]), ("soda", 1, ["agent=sac", "strategy=soda"])]
+    extra = [("svea", 1, ["agent=sac", "strategy=svea"]), ("soda", 1, ["agent=sac", "strategy=soda"]),
+             ("svea_overlay", 1, ["agent=sac", "strategy=svea", "strategy.strong=overlay(alpha=0.5)"])]
     jobs += extra[: max(0, n - 8)]
     procs, dirs = [], []
     for method, seed, picks in jobs:

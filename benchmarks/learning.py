@@ -26,7 +26,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-METHODS = {"drq": ["agent=sac", "strategy=drq"], "svea": ["agent=sac", "strategy=svea"]}
+# The generalization comparison of the SODA / SVEA papers: DrQ, SVEA with conv (its default) and with overlay, SODA.
+METHODS = {"drq": ["agent=sac", "strategy=drq"], "svea": ["agent=sac", "strategy=svea"],
+           "svea_overlay": ["agent=sac", "strategy=svea", "strategy.strong=overlay(alpha=0.5)"],
+           "soda": ["agent=sac", "strategy=soda"]}
 # DrQ's published per-seed evaluation returns on cartpole_swingup (denisyarats/drq data/dmc_planet_bench.csv,
 # batch 512), at 0, 16k, ..., 96k frames. Their 96k column gives the paper's "100k" figure: 759.4 +- 92.5.
 PUBLISHED_FRAMES = (0, 16_000, 32_000, 48_000, 64_000, 80_000, 96_000)
@@ -194,7 +197,8 @@ def report(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["launch", "report"])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
+                        help="launch: required (each is one process per seed); report: default all")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="default: seed 1 for launch, every seed found under --root for report")
     parser.add_argument("--task", default="cartpole-swingup")
@@ -207,6 +211,10 @@ def main() -> None:
                         help="more `rl-aug train` overrides, e.g. run.checkpoint_every_frames=2000")
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
     args = parser.parse_args()
+    if args.methods is None:
+        if args.action == "launch":
+            parser.error(f"launch needs --methods (one or more of {', '.join(METHODS)}): each run is a process")
+        args.methods = list(METHODS)
     launch(args) if args.action == "launch" else report(args)
 
 
