@@ -21,7 +21,7 @@ from typing import Any
 from rl_aug.extras import require
 
 require("omegaconf", "training configs")
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 GROUPS = ("agent", "strategy", "task", "run")
@@ -132,15 +132,19 @@ def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
     return node
 
 
-def _split(overrides: list[str]) -> tuple[dict[str, str], list[str]]:
+def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
+    """Group picks (`agent=drqv2`) and the other overrides, parsed with Hydra's grammar (agents/overrides.py);
+    a sweep here is an error: sweeps run with -m (multirun)."""
+    from rl_aug.agents.overrides import parse
+
     picks: dict[str, str] = {}
-    rest: list[str] = []
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"expected overrides of the form key=value, got {item!r} (e.g. agent=sac frames=100000)")
-        key, value = item.split("=", 1)
-        if key in GROUPS:
-            picks[key] = value
+    rest: list[Any] = []
+    for item in parse(overrides):
+        if item.sweep:
+            raise ConfigError(f"{item.text!r} is a sweep ({len(item.sweep)} values): sweeps run one training per "
+                              "combination with -m, e.g. rl-aug train -m seed=1,2,3")
+        if item.key in GROUPS:
+            picks[item.key] = item.text.split("=", 1)[1]
         else:
             rest.append(item)
     return picks, rest
@@ -218,8 +222,51 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
     return _finish(cfg)
 
 
-def _apply(cfg: DictConfig, item: str) -> None:
-    """Merge one `key=value` override, with errors that name the key (and the closest valid one)."""
+def _apply(cfg: DictConfig, item: Any) -> None:
+    """One parsed override (agents/overrides.Item): `key=value` merged with errors that name the key (and the
+    closest valid one); `+key=value` adds a key that must be new, `++key=value` adds or changes, `~key` deletes."""
+    if item.kind == "set":
+        _set(cfg, item.text)
+        return
+    exists = OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING
+    if item.kind == "add" and exists:
+        raise ConfigError(f"{item.text!r}: {item.key} exists already; change it with {item.key}=..., "
+                          f"or use ++{item.key}=... (add or change)")
+    if item.kind == "delete":
+        if not exists:
+            _unknown(cfg, item.key)
+        parent_key, _, leaf = item.key.rpartition(".")
+        parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+        if item.value is not None and parent[leaf] != item.value:
+            raise ConfigError(f"{item.text!r}: {item.key} is {parent[leaf]!r}, not {item.value!r}")
+        if OmegaConf.get_type(parent) is not dict:  # a schema section (task, run, the top level): keys are fixed
+            raise ConfigError(f"{item.text!r}: {item.key} is a required key; set it with {item.key}=... instead")
+        with open_dict(parent):
+            del parent[leaf]
+        return
+    with open_dict(cfg):
+        try:
+            OmegaConf.update(cfg, item.key, item.value, merge=True, force_add=True)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"bad value in override {item.text!r}: {str(exc).splitlines()[0]}") from None
+
+
+_MISSING = object()
+
+
+def _unknown(cfg: DictConfig, key: str) -> None:
+    """ConfigError for an unknown key, naming the closest valid one and the valid keys at that level."""
+    parent: Any = cfg
+    for part in key.split(".")[:-1]:
+        parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
+    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    keys = _valid_keys(parent, prefix) if isinstance(parent, DictConfig) else _valid_keys(cfg)
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}")
+
+
+def _set(cfg: DictConfig, item: str) -> None:
     key = item.split("=", 1)[0]
     try:
         cfg.merge_with_dotlist([item])
@@ -228,11 +275,7 @@ def _apply(cfg: DictConfig, item: str) -> None:
         for part in key.split(".")[:-1]:
             parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
         if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
-            prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-            keys = _valid_keys(parent, prefix)
-            close = difflib.get_close_matches(key, keys, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}") from None
+            _unknown(cfg, key)
         raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
 
 
@@ -241,16 +284,16 @@ def _apply(cfg: DictConfig, item: str) -> None:
 RESUME_MAY_CHANGE = ("frames", "device", "precision", "resume", "run_dir", "overwrite")
 
 
-def _saved_config(rest: list[str]) -> Path | None:
+def _saved_config(rest: list[Any]) -> Path | None:
     """run_dir/config.yaml when the overrides ask to resume an existing run directory, else None."""
-    values = dict(item.split("=", 1) for item in rest if item.split("=", 1)[0] in ("resume", "run_dir"))
+    values = dict(item.text.split("=", 1) for item in rest if item.kind == "set" and item.key in ("resume", "run_dir"))
     if str(values.get("resume", "")).lower() != "true" or not values.get("run_dir"):
         return None
     path = Path(values["run_dir"]) / "config.yaml"
     return path if path.is_file() else None
 
 
-def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str], dirs: list[Path]) -> DictConfig:
+def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], dirs: list[Path]) -> DictConfig:
     """The saved config of the run being resumed, with the overrides that do not change the run; any other
     override that would change a value is refused by name (a run continues as it was made). `run=<name>`
     applies: it only sets run.* (how the run is driven), which a resume may change."""
@@ -275,12 +318,14 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[str], di
         return OmegaConf.to_container(node) if isinstance(node, (DictConfig, ListConfig)) else node
 
     for item in rest:
-        key = item.split("=", 1)[0]
+        key = item.key
         may_change = key in RESUME_MAY_CHANGE or key.startswith("run.")
+        if item.kind != "set" and not may_change:
+            raise ConfigError(f"cannot resume {run_dir} with {item.text}: adding or deleting keys would change the run")
         old = None if may_change else value(key)
         _apply(cfg, item)
         if not may_change and value(key) != old:
-            raise ConfigError(f"cannot resume {run_dir} with {item}: {key} would change the run (saved: {old!r}); "
+            raise ConfigError(f"cannot resume {run_dir} with {item.text}: {key} would change the run (saved: {old!r}); "
                               "resume with the run's own settings (see its config.yaml), or start a new run_dir")
     return _finish(cfg)
 

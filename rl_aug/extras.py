@@ -12,7 +12,7 @@ from types import ModuleType
 # module (top-level import name) -> the extra that installs it
 EXTRA_OF = {
     "gymnasium": "envs", "mujoco": "envs", "dm_control": "envs", "shimmy": "envs", "imageio": "envs",
-    "omegaconf": "train", "tensorboard": "train", "tqdm": "train",
+    "omegaconf": "train", "hydra": "train", "tensorboard": "train", "tqdm": "train",
     "matplotlib": "eval",
     "stable_baselines3": "sb3", "rich": "sb3",
     "pygame": "classic",  # gymnasium's classic-control envs (CartPole, Pendulum, ...) draw with it

@@ -3,6 +3,10 @@
     rl-aug train agent=sac strategy=svea task=walker-walk seed=1 frames=500000
     rl-aug train run_dir=runs/x resume=true         # continue an interrupted run exactly, with its saved config
     rl-aug train --config-dir my_configs task=my-task  # my_configs/task/my-task.yaml wins over the shipped
+    rl-aug train -m seed=1,2,3 strategy=drq,svea     # multirun: the 6 combinations, one after the other
+
+Overrides use Hydra's grammar (agents/overrides.py): key=value, group=name, +key=value, ++key=value, ~key,
+lists [a,b]; sweeps a,b,c or range(1,4) with -m / --multirun.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ USAGE = """usage: rl-aug train [--config-dir DIR ...] [group=name ...] [key=valu
 searched before RL_AUG_CONFIG_PATH (folders separated by ':') and the configs shipped with rl-aug.
 groups (one file each under <config folder>/<group>/):
 {groups}
-top-level keys: seed, frames (env frames), device, run_dir, resume, overwrite
+top-level keys: seed, frames (env frames), device, precision, run_dir, resume, overwrite
 any value: dotted keys, e.g. agent.lr=3e-4 run.eval_episodes=5 task.action_repeat=4
+Hydra's grammar: +key=value adds a key, ++key=value adds or changes, ~key deletes, lists as [a,b]
+-m / --multirun: sweeps key=a,b,c or key=range(1,4) run every combination in turn, each in its own run dir
+  (run_dir=DIR: DIR/<n>-<swept key=value,...>; default: runs/multirun/<UTC time>/<n>-<...>);
+  re-running the same command with run_dir=DIR resume=true continues each run
 """
 
 
@@ -38,8 +46,7 @@ def _split_config_dirs(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    from rl_aug.agents.checkpoint import CheckpointDamaged
-    from rl_aug.agents.config import GROUPS, ConfigError, available, compose
+    from rl_aug.agents.config import GROUPS, ConfigError, available
 
     argv, config_dirs = _split_config_dirs(argv)
     if any(a in ("-h", "--help") for a in argv):
@@ -50,6 +57,17 @@ def main(argv: list[str]) -> int:
             return 2
         print(USAGE.format(groups=groups))
         return 0
+    multirun = [a for a in argv if a in ("-m", "--multirun")]
+    argv = [a for a in argv if a not in ("-m", "--multirun")]
+    if multirun:
+        return _multirun(argv, config_dirs)
+    return _one_run(argv, config_dirs)
+
+
+def _one_run(argv: list[str], config_dirs: list[str]) -> int:
+    from rl_aug.agents.checkpoint import CheckpointDamaged
+    from rl_aug.agents.config import ConfigError, compose
+
     try:
         cfg = compose(argv, config_dirs)
         from rl_aug.agents.train import Trainer
@@ -66,4 +84,43 @@ def main(argv: list[str]) -> int:
         trainer.close()
     print(f"run dir: {trainer.run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
           f"last eval return: {result['last_eval_return']:.1f}")
+    return 0
+
+
+def _multirun(argv: list[str], config_dirs: list[str]) -> int:
+    """Hydra's basic multirun: every combination of the sweeps, run one after the other on this machine. All
+    configs are composed (and checked) before the first run starts, so a bad value stops nothing half-way."""
+    import re
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from rl_aug.agents.config import ConfigError, compose
+    from rl_aug.agents.overrides import expand, parse, swept_keys
+
+    try:
+        runs = expand(argv)
+        swept = swept_keys(argv)
+        base_text = next((it.text.split("=", 1)[1] for it in parse(argv) if it.key == "run_dir" and not it.sweep),
+                         None)
+        base = Path(base_text) if base_text else (
+            Path("runs") / "multirun" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
+        jobs = []
+        for n, overrides in enumerate(runs):
+            picked = ",".join(o.lstrip("+~") for o in overrides if o.lstrip("+~").split("=", 1)[0] in swept)
+            name = f"{n}-{re.sub(r'[^A-Za-z0-9_.,=+-]', '_', picked)}" if picked else str(n)
+            job = [o for o in overrides if not o.startswith("run_dir=")] + [f"run_dir={base / name}"]
+            jobs.append((job, compose(job, config_dirs)))
+    except ConfigError as exc:
+        print(f"rl-aug train -m: {exc}", file=sys.stderr)
+        return 2
+    print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
+    codes = []
+    for n, (job, _) in enumerate(jobs):
+        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(job)}", flush=True)
+        codes.append(_one_run(job, config_dirs))
+        if codes[-1] != 0:
+            print(f"rl-aug train -m: run {n + 1} failed (exit {codes[-1]}); stopping, as Hydra's basic launcher does",
+                  file=sys.stderr)
+            return codes[-1]
+    print(f"rl-aug train -m: {len(jobs)} run(s) done under {base}")
     return 0

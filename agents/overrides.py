@@ -1,0 +1,98 @@
+"""The command-line override grammar of `rl-aug train`: Hydra's, parsed by hydra-core's own OverridesParser.
+
+    seed=3  agent.lr=3e-4  agent.log_std_bounds=[-5,2]     change a value (lists and dicts in Hydra syntax)
+    agent=drqv2                                            pick a group file (agent, strategy, task, run)
+    +agent.encoder_input_crop=84   ++agent.lr=1e-4          add a key (+: it must be new; ++: add or change)
+    ~agent.encoder_tau                                      delete a key (the constructor's default applies)
+    -m seed=1,2,3 strategy=drq,svea   seed=range(1,6)       sweeps: one run per combination (multirun only)
+
+Augmentation specs and schedules look like Hydra function calls (`strategy.strong=overlay(alpha=0.5)`,
+`agent.stddev_schedule=linear(1.0,0.1,100000)`); where Hydra's grammar rejects such a value, the whole text
+after `=` is taken as one string, so they work unquoted. In a sweep, quote them: `strategy.strong=conv,'overlay(alpha=0.5)'`.
+Only the parsing and the sweep expansion are Hydra's; composition, presets and checks stay in agents/config.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from rl_aug.extras import require
+
+require("hydra", "Hydra's override grammar (`+key`, `~key`, sweeps)")
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
+from hydra.errors import HydraException
+from rl_aug.agents.config import GROUPS, ConfigError
+
+_PARSER = OverridesParser.create()
+_PREFIX = {OverrideType.CHANGE: "", OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One override: `kind` is set, add, force_add or delete; `text` is `key=value` as the user typed it."""
+
+    kind: str
+    key: str
+    text: str
+    value: Any = None
+    sweep: tuple[str, ...] = ()
+
+
+def _parse_one(item: str) -> Override | None:
+    try:
+        return _PARSER.parse_overrides([item])[0]
+    except HydraException:
+        return None
+
+
+def parse(items: list[str]) -> list[Item]:
+    """Every override as an Item; a value Hydra cannot parse (an augmentation spec) is one literal string."""
+    out: list[Item] = []
+    for item in items:
+        o = _parse_one(item)
+        if o is None:
+            key, sep, value = item.partition("=")
+            if not sep or not key or key[0] in "+~" or not key.replace(".", "").replace("_", "").isalnum():
+                raise ConfigError(f"expected overrides of the form key=value, +key=value, ~key or a sweep key=a,b "
+                                  f"(e.g. agent=sac seed=1,2 with -m), got {item!r}")
+            out.append(Item("set", key, item, value))
+            continue
+        kind = {OverrideType.CHANGE: "set", OverrideType.ADD: "add", OverrideType.FORCE_ADD: "force_add",
+                OverrideType.DEL: "delete"}[o.type]
+        if o.package is not None:
+            raise ConfigError(f"packages (`group@pkg=...`) are not supported here, got {item!r}")
+        if (kind == "set" and "=" not in item) or not o.key_or_group:
+            raise ConfigError(f"expected overrides of the form key=value (e.g. agent=sac frames=100000), got {item!r}")
+        if o.is_sweep_override():
+            values = tuple(o.sweep_string_iterator())
+            if not values:
+                raise ConfigError(f"the sweep {item!r} is empty: it gives no value to run")
+            out.append(Item(kind, o.key_or_group, item, None, values))
+            continue
+        value = o.value() if kind != "delete" or o.value() is not None else None
+        out.append(Item(kind, o.key_or_group, item, value))
+    for it in out:
+        if it.kind != "set" and it.key in GROUPS:
+            raise ConfigError(f"{it.text!r}: a group is picked with {it.key}=<name>, not added or deleted")
+    return out
+
+
+def expand(items: list[str]) -> list[list[str]]:
+    """The runs of a multirun: the product of every sweep (the first sweep varies slowest, as Hydra's basic
+    sweeper), each run a list of plain overrides. Without sweeps: one run."""
+    parsed = parse(items)
+    choices = [[f"{_PREFIX[_type(it)]}{it.key}={v}" for v in it.sweep] if it.sweep else [it.text] for it in parsed]
+    return [list(run) for run in itertools.product(*choices)]
+
+
+def _type(item: Item) -> OverrideType:
+    return {"set": OverrideType.CHANGE, "add": OverrideType.ADD, "force_add": OverrideType.FORCE_ADD,
+            "delete": OverrideType.DEL}[item.kind]
+
+
+def swept_keys(items: list[str]) -> list[str]:
+    """Keys with more than one value: what tells the runs of a multirun apart (their directory names)."""
+    return [it.key for it in parse(items) if it.sweep]
