@@ -1,9 +1,24 @@
-"""Behaviour cloning as in CCIL's protocol, and the NoiseBC baseline.
+"""Behaviour cloning as in CCIL's official code, and the NoiseBC baseline.
 
-CCIL (Ke et al., ICLR 2024): a deterministic MLP policy (2x256 ReLU) fit by MSE, lr 1e-3,
-batch 512, observations standardized and actions min-max scaled to [-1, 1] using the training data.
-NoiseBC perturbs the observations of a fraction (CCIL: 50%) of each batch with uniform noise; the
-noise width here is in standardized observation units (our choice, ``noise_scale``).
+The official CCIL code (personalrobotics/CCIL 5a9e3c1) trains d3rlpy's BC (``correct_il/train_bc_policy.py``,
+``correct_il/CustomBC.py``); what matters of it is reproduced here:
+
+- a deterministic MLP (2x256 ReLU) with a **tanh-bounded output** (d3rlpy's DeterministicRegressor),
+  fit by MSE, lr 1e-3, batch 512 (``config/hopper.yml`` ``policy``);
+- observations standardized by a scaler **fitted on the training set** (demos + labels for CCIL) as
+  (x - mean) / (std + 1e-3) (d3rlpy's StandardScaler, ``scaler='standard'``); actions min-max scaled
+  to [-1, 1] on the training set (``action_scaler='min_max'``);
+- training for a number of **epochs** over the training set (``policy.train_epochs: 200``), one epoch
+  being floor(N / batch) shuffled batches (d3rlpy's RoundIterator), so a larger training set (CCIL's
+  demos + labels) gets proportionally more gradient steps; ``steps`` fixes the number of gradient
+  steps instead (used for the step-matched BC control);
+- NoiseBC: half of each batch (a per-sample coin, ``torch.rand > 0.5``) gets ``noise_scale * U[0, 1)``
+  added to its *standardized* observations, one-sided (``CustomBC.compute_loss_weight``; the noise
+  scale is 1e-4 for Hopper / Walker2d / HalfCheetah in ``scripts/mujoco.sh``).
+
+Earlier choices of this repository stay available as options: ``output="linear"``,
+``obs_std_eps=1e-6``, ``noise_shape="symmetric"`` (U(-scale, scale)) and normalization statistics
+taken from other data (``train_bc(..., normalization=(obs, act))``).
 The trainer takes plain (observations, actions) arrays, so it fits expert data and CCIL's labeled
 data (rl_aug.ccil.data format) alike.
 """
@@ -18,38 +33,80 @@ import numpy as np
 import torch
 from torch import nn
 
+OUTPUTS = ("tanh", "linear")
+NOISE_SHAPES = ("one_sided", "symmetric")
+
 
 @dataclass
 class BCConfig:
     hidden: tuple[int, ...] = (256, 256)
     lr: float = 1e-3
     batch_size: int = 512
-    steps: int = 5000  # gradient steps
-    noise_fraction: float = 0.0  # NoiseBC: fraction of each batch whose observations get noise (CCIL: 0.5)
-    noise_scale: float = 0.1  # NoiseBC: uniform noise in [-scale, scale], standardized units
+    epochs: int | None = 200  # passes over the training set (official: policy.train_epochs 200)
+    steps: int | None = None  # if set: this many gradient steps instead of epochs
+    output: str = "tanh"  # "tanh" (d3rlpy) or "linear"
+    obs_std_eps: float = 1e-3  # scaler: (x - mean) / (std + eps); d3rlpy's StandardScaler: 1e-3
+    noise_fraction: float = 0.0  # NoiseBC: fraction of each batch whose observations get noise (official 0.5)
+    noise_scale: float = 1e-4  # NoiseBC: noise width in standardized units (official: 1e-4, scripts/mujoco.sh)
+    noise_shape: str = "one_sided"  # "one_sided": scale * U[0, 1) (official); "symmetric": U(-scale, scale)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        def positive_int(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"bc.{name} must be a positive integer, got {value!r}")
+
+        if self.epochs is None and self.steps is None:
+            raise ValueError("bc: set bc.epochs (passes over the training set) or bc.steps (gradient steps), "
+                             "got neither")
+        if self.epochs is not None:
+            positive_int("epochs", self.epochs)
+        if self.steps is not None:
+            positive_int("steps", self.steps)
+        positive_int("batch_size", self.batch_size)
+        if self.output not in OUTPUTS:
+            raise ValueError(f"bc.output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.noise_shape not in NOISE_SHAPES:
+            raise ValueError(f"bc.noise_shape must be one of {NOISE_SHAPES}, got {self.noise_shape!r}")
+        if not 0.0 <= self.noise_fraction <= 1.0:
+            raise ValueError(f"noise_fraction must be in [0, 1], got {self.noise_fraction}")
+        if not self.obs_std_eps > 0:
+            raise ValueError(f"bc.obs_std_eps must be > 0, got {self.obs_std_eps}")
+
+    def num_steps(self, n: int) -> int:
+        """Gradient steps on a training set of n rows: ``steps``, or epochs * floor(n / batch) (>= 1 per epoch)."""
+        if self.steps is not None:
+            return self.steps
+        return self.epochs * max(1, n // self.batch_size)
 
 
 class BCPolicy(nn.Module):
     """obs -> action; normalization statistics live in buffers so a saved policy is self-contained."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (256, 256)):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (256, 256), output: str = "tanh",
+                 obs_std_eps: float = 1e-3):
         super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         layers: list[nn.Module] = []
         width = obs_dim
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]
             width = h
         layers.append(nn.Linear(width, act_dim))
+        if output == "tanh":
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+        self.output, self.obs_std_eps = output, float(obs_std_eps)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
-        self.register_buffer("obs_std", torch.ones(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))  # std + eps
         self.register_buffer("act_low", -torch.ones(act_dim))
         self.register_buffer("act_high", torch.ones(act_dim))
 
     def fit_normalization(self, observations: np.ndarray, actions: np.ndarray) -> None:
+        observations = np.asarray(observations, dtype=np.float64)
         self.obs_mean.copy_(torch.as_tensor(observations.mean(0)))
-        self.obs_std.copy_(torch.as_tensor(observations.std(0) + 1e-6))
+        self.obs_std.copy_(torch.as_tensor(observations.std(0) + self.obs_std_eps))
         low, high = actions.min(0), actions.max(0)
         high = np.where(high - low < 1e-6, low + 1e-6, high)
         self.act_low.copy_(torch.as_tensor(low))
@@ -76,52 +133,72 @@ class BCPolicy(nn.Module):
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp")
         torch.save({"state_dict": self.state_dict(), "obs_dim": len(self.obs_mean),
-                    "act_dim": len(self.act_low), "hidden": [m.out_features for m in self.net[:-1]
-                                                            if isinstance(m, nn.Linear)]}, tmp)
+                    "act_dim": len(self.act_low), "output": self.output, "obs_std_eps": self.obs_std_eps,
+                    "hidden": [m.out_features for m in self.net if isinstance(m, nn.Linear)][:-1]}, tmp)
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BCPolicy:
         data = torch.load(path, map_location="cpu")
-        policy = cls(data["obs_dim"], data["act_dim"], tuple(data["hidden"]))
+        policy = cls(data["obs_dim"], data["act_dim"], tuple(data["hidden"]), data.get("output", "linear"),
+                     data.get("obs_std_eps", 1e-6))
         policy.load_state_dict(data["state_dict"])
         return policy.eval()
 
 
+def noisebc_noise(shape: tuple[int, ...], config: BCConfig, generator: torch.Generator) -> torch.Tensor:
+    """NoiseBC's batch noise in standardized units: rows chosen with probability noise_fraction get
+    noise_scale * U[0, 1) (one_sided, official CustomBC.py) or U(-scale, scale) (symmetric); others 0."""
+    noisy = torch.rand(shape[0], 1, generator=generator) < config.noise_fraction
+    u = torch.rand(shape, generator=generator)
+    noise = u * config.noise_scale if config.noise_shape == "one_sided" else (2 * u - 1) * config.noise_scale
+    return noisy * noise
+
+
 def train_bc(observations: np.ndarray, actions: np.ndarray, config: BCConfig,
              normalization: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[BCPolicy, list[float]]:
-    """Fit a BCPolicy; ``normalization`` = (obs, actions) to take statistics from (default: the data).
+    """Fit a BCPolicy; ``normalization`` = (obs, actions) to take statistics from (default: the training set).
 
     Returns the policy (eval mode) and the loss of every gradient step.
     """
     observations = np.asarray(observations, dtype=np.float32)
     actions = np.asarray(actions, dtype=np.float32)
-    if observations.ndim != 2 or actions.ndim != 2 or len(observations) != len(actions):
+    if observations.ndim != 2 or actions.ndim != 2 or len(observations) != len(actions) or len(actions) == 0:
         raise ValueError(
-            f"train_bc expects observations (N, obs_dim) and actions (N, act_dim) with the same N, "
+            f"train_bc expects observations (N, obs_dim) and actions (N, act_dim) with the same N > 0, "
             f"got {observations.shape} and {actions.shape}"
         )
-    if not 0.0 <= config.noise_fraction <= 1.0:
-        raise ValueError(f"noise_fraction must be in [0, 1], got {config.noise_fraction}")
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    policy = BCPolicy(observations.shape[1], actions.shape[1], tuple(config.hidden))
+    policy = BCPolicy(observations.shape[1], actions.shape[1], tuple(config.hidden), config.output,
+                      config.obs_std_eps)
     policy.fit_normalization(*(normalization or (observations, actions)))
     x = policy.normalize_obs(torch.as_tensor(observations))
     y = policy.scale_actions(torch.as_tensor(actions))
+    if config.output == "tanh":
+        y = y.clamp(-1.0, 1.0)  # labels outside the training range (normalization from other data) stay reachable
     optimizer = torch.optim.Adam(policy.net.parameters(), lr=config.lr)
     n, losses = len(x), []
+    batch = min(config.batch_size, n)
+    per_epoch = max(1, n // batch)
+    total = config.num_steps(n)
     policy.train()
-    for _ in range(config.steps):
-        idx = torch.randint(0, n, (min(config.batch_size, n),), generator=generator)
+    perm = torch.randperm(n, generator=generator)
+    for step in range(total):
+        if config.steps is None:  # epochs: shuffled passes, floor(n / batch) batches each
+            k = step % per_epoch
+            if k == 0 and step > 0:
+                perm = torch.randperm(n, generator=generator)
+            idx = perm[k * batch:(k + 1) * batch]
+        else:
+            idx = torch.randint(0, n, (batch,), generator=generator)
         xb = x[idx]
         if config.noise_fraction > 0:
-            noisy = torch.rand(len(idx), 1, generator=generator) < config.noise_fraction
-            noise = (torch.rand(xb.shape, generator=generator) * 2 - 1) * config.noise_scale
-            xb = xb + noisy * noise
+            xb = xb + noisebc_noise(xb.shape, config, generator)
         loss = ((policy.net(xb) - y[idx]) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
     return policy.eval(), losses
+

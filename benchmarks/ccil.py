@@ -2,6 +2,12 @@
 
     MUJOCO_GL=egl .venv/bin/python benchmarks/ccil.py --seeds 5 --episodes 100
     MUJOCO_GL=egl .venv/bin/python benchmarks/ccil.py --tasks pendulum reacher --episodes 50
+    RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ccil.py \
+        --paired ccil_d4rl_hopper --tasks hopper_d4rl --seeds 10
+
+--paired NAME (one task): the paired comparison; after every seed the run's per-seed table (results.csv) and
+report (results.md: per-seed paired differences with standard errors) are copied to
+benchmarks/results/NAME.{csv,md} with the command, so an unfinished run leaves a partial table that says so.
 
 Each task runs the `rl-aug ccil` pipeline (configs/ccil/<task>.yaml) into runs/ccil_bench/<task>-<time>;
 the table reports mean +- std over seeds of per-seed mean returns (CCIL's protocol) and says, per
@@ -36,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
                         help="extra key=value pipeline overrides for every task")
+    parser.add_argument("--paired", metavar="NAME", help="paired comparison of one task into results/NAME.{csv,md}")
     args = parser.parse_args(argv)
+    if args.paired:
+        return paired(args)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     rows = []
     for task in args.tasks:
@@ -66,6 +75,33 @@ def main(argv: list[str] | None = None) -> int:
                          f"{r['bc_mean']:.2f} +- {r['bc_std']:.2f} | {r['noisebc_mean']:.2f} +- {r['noisebc_std']:.2f} | "
                          f"{r['ccil_mean']:.2f} +- {r['ccil_std']:.2f} | {better} |")
         (args.out / "ccil.md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+def paired(args) -> int:
+    import shutil
+
+    if len(args.tasks) != 1:
+        raise SystemExit(f"--paired compares methods on one task, got tasks {args.tasks}")
+    task = args.tasks[0]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = ROOT / "runs" / "ccil_bench" / f"{task}-{stamp}"
+    cfg = load_config([f"task={task}", f"seeds={list(range(args.seeds))}", f"episodes={args.episodes}",
+                       f"out={run_dir}", *args.overrides])
+    command = (f"RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ccil.py "
+               f"--paired {args.paired} --tasks {task} --seeds {args.seeds} --episodes {args.episodes}"
+               + (f" --set {' '.join(args.overrides)}" if args.overrides else ""))
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+
+    def copy(out: Path) -> None:
+        shutil.copyfile(out / "results.csv", args.out / f"{args.paired}.csv")
+        header = (f"Command: `{command}`  \nMachine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, "
+                  f"shared with other jobs; {(time.time() - start) / 60:.0f} min so far. "
+                  f"Run directory: {out.relative_to(ROOT)}\n\n")
+        (args.out / f"{args.paired}.md").write_text(header + (out / "results.md").read_text())
+
+    run(cfg, on_seed=copy)
     return 0
 
 

@@ -9,9 +9,10 @@ import pytest
 from rl_aug.envs.ccil.demos import collect
 from rl_aug.envs.ccil.evaluation import evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
+from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
-from rl_aug.ccil.data import load_demos, save_demos, validate_demos
-from rl_aug.cli.ccil import main
+from rl_aug.ccil.data import DemoFormatError, load_demos, save_demos, validate_demos
+from rl_aug.cli.ccil import ConfigError, load_config, main, paired_difference, run, validate_config
 
 TINY = ["seeds=[0,1]", "episodes=3", "dynamics.hidden=[32,32]", "dynamics.epochs=3", "bc.hidden=[32,32]",
         "bc.steps=30", "bc.batch_size=64", "labels.generators=[backtrack,disturbed_action]",
@@ -37,6 +38,7 @@ def test_pipeline_runs_end_to_end(tiny_demos, tmp_path):
     assert np.all(returns < 0) and np.all(np.isfinite(returns))
     md = (out / "results.md").read_text()
     assert "| ccil |" in md and "2 seeds x 3 episodes" in md and "Local Lipschitz constant" in md
+    assert "| ccil - bc |" in md and "Partial" not in md
     labeled = np.load(out / "labeled_seed0.npz")
     n = len(demos)
     assert np.array_equal(labeled["observations"][:n], demos.observations)
@@ -45,8 +47,99 @@ def test_pipeline_runs_end_to_end(tiny_demos, tmp_path):
     assert labeled["local_lipschitz"].shape == (n,) and np.all(labeled["local_lipschitz"] > 0)
     assert (out / "ccil.png").stat().st_size > 10_000
     # A second run into the same directory is refused instead of overwriting the first.
-    with pytest.raises(SystemExit, match="exists and is not empty"):
-        main(["task=pendulum", f"demos={path}", f"out={out}", *TINY])
+    with pytest.raises(ConfigError, match="exists and is not empty"):
+        run(load_config(["task=pendulum", f"demos={path}", f"out={out}", *TINY]))
+
+
+def test_cli_prints_progress_and_the_run_directory_first_and_last(tiny_demos, tmp_path, capsys):
+    path, _, _ = tiny_demos
+    out = tmp_path / "run"
+    assert main(["task=pendulum", f"demos={path}", f"out={out}", "seeds=[3]", "methods=[bc,ccil,bc_matched]",
+                 "plots=false", *TINY[2:]]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == f"[ccil pendulum] run directory: {out}" and lines[-1] == lines[0]
+    text = "\n".join(lines)
+    assert "seed 3 (1/1) ..." in text and "dynamics done" in text and "seed 3 (1/1) done" in text
+    with open(out / "results.csv") as fh:
+        steps = {r["method"]: int(r["bc_steps"]) for r in csv.DictReader(fh)}
+    assert steps["bc"] == 30 and steps["bc_matched"] == steps["ccil"]  # bc.steps=30 fixes every method's steps
+
+
+def test_help_lists_tasks_and_config_keys_with_defaults(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for phrase in ["hopper_d4rl", "walker2d_d4rl", "reacher", "bc.epochs=200", "bc.obs_std_eps=0.001",
+                   "noisebc.noise_scale=0.0001", "episodes=100", "bc_matched", "RL_AUG_CCIL_DATA"]:
+        assert phrase in text, phrase
+
+
+BAD_INPUTS = [
+    (["episode=1"], ConfigError, "did you mean 'episodes'"),
+    (["bc.step=3"], ConfigError, "did you mean bc.steps"),
+    (["bc.steps=-5"], ConfigError, "bc.steps must be a positive integer, got -5"),
+    (["bc.epochs=0"], ConfigError, "bc.epochs must be a positive integer, got 0"),
+    (["eval_noise=-1"], ConfigError, "eval_noise must be null (the task's level) or a number in [0, 1], got -1"),
+    (["seeds=[]"], ConfigError, "seeds must be a non-empty list of integers"),
+    (["episodes=0"], ConfigError, "episodes must be a positive integer"),
+    (["methods=[bc,dagger]"], ConfigError, "unknown method(s) ['dagger']"),
+    (["methods=[bc,bc_matched]"], ConfigError, "needs ccil in methods"),
+    (["task=hoper_d4rl"], ConfigError, "did you mean 'hopper_d4rl'"),
+    (["bc=3"], ConfigError, "bc is a section"),
+    (["seeds"], ConfigError, "expected key=value"),
+]
+
+
+@pytest.mark.parametrize(("argv", "error", "phrase"), BAD_INPUTS, ids=[" ".join(a) for a, _, _ in BAD_INPUTS])
+def test_bad_options_get_clear_errors(argv, error, phrase):
+    with pytest.raises(error) as info:
+        validate_config(load_config(argv))
+    assert phrase in str(info.value)
+
+
+def test_bad_options_exit_2_with_the_message(capsys):
+    assert main(["bc.epochs=0"]) == 2
+    assert "rl-aug ccil: BCConfig: bc.epochs must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_demos_of_the_wrong_task_name_both_shapes(tiny_demos, tmp_path):
+    path, _, _ = tiny_demos  # pendulum demos: observations (3,), actions (1,)
+    with pytest.raises(DemoFormatError) as info:
+        run(load_config(["task=reacher", f"demos={path}", f"out={tmp_path / 'run'}", *TINY]))
+    assert "observations of shape (3,) and actions of shape (1,)" in str(info.value)
+    assert "expects observations (10,) and actions (2,)" in str(info.value)
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
+def test_external_demos_come_from_the_data_setting(tmp_path, monkeypatch):
+    task = get_task("hopper_d4rl")
+    monkeypatch.delenv(DATA_ENV_VAR, raising=False)
+    with pytest.raises(FileNotFoundError, match=f"data_dir=<folder> or the environment variable {DATA_ENV_VAR}"):
+        task.resolve_demo_path(None)
+    with pytest.raises(FileNotFoundError, match="hopper-expert-v2_25.npz not found in .* \\(from data_dir\\)"):
+        task.resolve_demo_path(str(tmp_path))
+    # D4RL-style trajectories: 2 trajectories of 4 and 3 steps -> 3 + 2 transitions inside them.
+    obs = np.arange(7 * 11, dtype=np.float32).reshape(7, 11)
+    np.savez(tmp_path / "hopper-expert-v2_25.npz", observations=obs, actions=np.zeros((7, 3), np.float32),
+             episode_ends=np.array([4, 7]))
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
+    demos = load_demos(task.resolve_demo_path(None))
+    assert len(demos) == 5 and demos.episode_ids.tolist() == [0, 0, 0, 1, 1]
+    np.testing.assert_array_equal(demos.next_observations[2], obs[3])
+    np.testing.assert_array_equal(demos.observations[3], obs[4])  # the next trajectory starts fresh
+    np.savez(tmp_path / "hopper-expert-v2_25.npz", observations=obs, actions=np.zeros((7, 3), np.float32),
+             episode_ends=np.array([4, 6]))
+    with pytest.raises(DemoFormatError, match="'episode_ends' must be increasing positive integers ending at"):
+        load_demos(task.resolve_demo_path(None))
+
+
+def test_paired_difference_statistics():
+    d = paired_difference([10.0, 20.0, 30.0, 40.0], [8.0, 21.0, 25.0, 40.0])
+    assert d["diffs"] == [2.0, -1.0, 5.0, 0.0] and d["mean"] == 1.5 and d["n"] == 4
+    assert d["se"] == pytest.approx(np.std([2, -1, 5, 0], ddof=1) / 2)  # 2.6458 / 2
+    assert d["se"] == pytest.approx(1.3228756555)
+    assert np.isnan(paired_difference([1.0], [0.0])["se"])
+    with pytest.raises(ValueError, match="same non-zero length"):
+        paired_difference([1.0, 2.0], [1.0])
 
 
 def test_cli_reports_malformed_demos(tmp_path, capsys):
@@ -54,6 +147,9 @@ def test_cli_reports_malformed_demos(tmp_path, capsys):
     np.savez(bad, observations=np.zeros((4, 3)), actions=np.zeros((4, 1)))
     assert main(["task=pendulum", f"demos={bad}", f"out={tmp_path / 'run'}", *TINY]) == 2
     assert "missing array(s) ['next_observations']" in capsys.readouterr().err
+    # The noisy evaluation rejects what it cannot use.
+    with pytest.raises(ValueError, match="eval noise must be in"):
+        evaluate(PendulumExpert(), make_pendulum, episodes=1, noise=-1.0, seed=0)
 
 
 def test_demos_follow_the_format_and_the_expert_swings_up(tiny_demos):

@@ -6,6 +6,11 @@ Demonstrations (what an expert did), one row per transition:
     next_observations  float (N, obs_dim)   s_{t+1}
     episode_ids        int   (N,)           which episode each transition belongs to (optional)
 
+Trajectory files (D4RL style, as the CCIL benchmark demos in the official repository's ``data/``) are
+accepted too: ``observations`` (T, obs_dim), ``actions`` (T, act_dim) and ``episode_ends`` (n,), the
+cumulative trajectory lengths; transitions (obs[t], act[t], obs[t+1]) are taken inside each trajectory,
+so its last step has none (as ``build_dataset`` in personalrobotics/CCIL ``correct_il/utils.py``).
+
 Labeled data (what a behaviour-cloning trainer consumes): the expert pairs followed by the labels:
     observations  float (M, obs_dim)   expert s_t, then label states s_G
     actions       float (M, act_dim)   expert a_t, then label actions a_G
@@ -51,8 +56,29 @@ class Demonstrations:
         return self.actions.shape[1]
 
 
+def transitions_from_trajectories(arrays: dict[str, np.ndarray], source: str = "demonstrations"
+                                  ) -> dict[str, np.ndarray]:
+    """observations / actions / episode_ends (cumulative lengths) -> transition arrays with episode_ids."""
+    obs, act = np.asarray(arrays["observations"]), np.asarray(arrays["actions"])
+    ends = np.asarray(arrays["episode_ends"])
+    if (ends.ndim != 1 or len(ends) == 0 or not np.issubdtype(ends.dtype, np.integer) or np.any(np.diff(ends) <= 0)
+            or ends[0] <= 0 or ends[-1] != len(obs) or len(act) != len(obs)):
+        raise DemoFormatError(
+            f"{source}: 'episode_ends' must be increasing positive integers ending at the number of rows "
+            f"(observations {obs.shape}, actions {act.shape}), got {ends.dtype} {ends.shape} "
+            f"{ends[:3].tolist() if ends.ndim == 1 else ''}...{ends[-1:].tolist() if ends.ndim == 1 else ''}."
+        )
+    starts = np.concatenate([[0], ends[:-1]])
+    rows = np.concatenate([np.arange(s, e - 1) for s, e in zip(starts, ends)])
+    episode = np.concatenate([np.full(e - 1 - s, i, dtype=np.int64) for i, (s, e) in enumerate(zip(starts, ends))])
+    return {"observations": obs[rows], "actions": act[rows], "next_observations": obs[rows + 1],
+            "episode_ids": episode}
+
+
 def validate_demos(arrays: dict[str, np.ndarray], source: str = "demonstrations") -> Demonstrations:
     """Check keys, shapes, lengths and finiteness; return float32 Demonstrations or raise DemoFormatError."""
+    if "next_observations" not in arrays and "episode_ends" in arrays and {"observations", "actions"} <= set(arrays):
+        arrays = transitions_from_trajectories(arrays, source)
     missing = [k for k in DEMO_KEYS if k not in arrays]
     if missing:
         raise DemoFormatError(
