@@ -213,11 +213,11 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
 def test_method_label_tells_svea_conv_from_svea_overlay():
     from rl_aug.agents.config import compose
 
-    from rl_aug.cli.evaluate import method_label
+    from rl_aug.evaluation.runs_report import method_label
 
     base = ["agent=sac", "task=cartpole-swingup"]
-    assert method_label(compose([*base, "strategy=drq"])) == "cartpole-swingup sac-drq"
-    assert method_label(compose([*base, "strategy=svea"])) == "cartpole-swingup sac-svea(conv)"
+    assert method_label(compose([*base, "strategy=drq"])) == "sac-drq"
+    assert method_label(compose([*base, "strategy=svea"])) == "sac-svea(conv)"
     overlay = compose([*base, "strategy=svea", "strategy.strong=overlay(alpha=0.5)"])
-    assert method_label(overlay) == "cartpole-swingup sac-svea(overlay(alpha=0.5))"
-    assert method_label(compose([*base, "strategy=tangent_prop"])) == "cartpole-swingup sac-tangent_prop"
+    assert method_label(overlay) == "sac-svea(overlay(alpha=0.5))"
+    assert method_label(compose([*base, "strategy=tangent_prop"])) == "sac-tangent_prop"

@@ -67,7 +67,7 @@ def test_multirun_writes_one_run_dir_per_combination(tmp_path, capsys):
     from rl_aug.cli.train import main
 
     assert main(["-m", "seed=1,2", "strategy=none,rad", *TINY, f"run_dir={tmp_path / 'sweep'}"]) == 0
-    dirs = sorted(p.name for p in (tmp_path / "sweep").iterdir())
+    dirs = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.name != "report")
     assert dirs == ["0-seed=1,strategy=none", "1-seed=1,strategy=rad", "2-seed=2,strategy=none",
                     "3-seed=2,strategy=rad"]
     for name in dirs:
@@ -76,9 +76,12 @@ def test_multirun_writes_one_run_dir_per_combination(tmp_path, capsys):
         with open(tmp_path / "sweep" / name / "eval.csv") as fh:
             assert [int(r["frame"]) for r in csv.DictReader(fh)] == [0, 16]
     assert "4 run(s) done" in capsys.readouterr().out
+    report = (tmp_path / "sweep" / "report" / "report.md").read_text()
+    assert "| cartpole-swingup | sac-none | 2 | 16 |" in report and "| cartpole-swingup | sac-rad | 2 | 16 |" in report
+    assert "| sac-none | " in report and "Probability of improvement" in report
     # re-running with resume=true continues each run (here: all finished, nothing to do) and starts none anew
     assert main(["-m", "seed=1,2", "strategy=none,rad", *TINY, f"run_dir={tmp_path / 'sweep'}", "resume=true"]) == 0
-    assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == dirs
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == [*dirs, "report"]
 
 
 @pytest.mark.parametrize("sweep,phrase", [

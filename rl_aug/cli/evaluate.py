@@ -41,15 +41,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def method_label(cfg) -> str:
-    """What groups runs as seeds of one method: task, agent, strategy (with its strong augmentation: SVEA with
-    conv and with overlay are different methods) and regularizers, e.g. "cartpole-swingup sac-svea(conv)"."""
-    regs = [r if isinstance(r, str) else r.get("name", "?") for r in cfg.strategy.get("regularizers") or []]
-    strong = cfg.strategy.get("strong")
-    method = cfg.strategy.name + (f"({strong})" if strong else "")
-    return f"{cfg.task.name} {cfg.agent.name}-{'+'.join([method, *regs])}"
-
-
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.out or Path("runs") / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
@@ -66,6 +57,7 @@ def main(argv: list[str]) -> int:
     from rl_aug import envs
     from rl_aug.agents.checkpoint import load_agent
     from rl_aug.evaluation import evaluate_shifts, write_report
+    from rl_aug.evaluation.runs_report import method_label
 
     results = []
     from omegaconf import OmegaConf
@@ -95,7 +87,7 @@ def main(argv: list[str]) -> int:
         def policy(obs, agent=agent, step=step, low=low, high=high):
             return low + (agent.act(obs, step, eval_mode=True) + 1.0) * 0.5 * (high - low)
 
-        label = method_label(cfg)
+        label = f"{task.name} {method_label(cfg)}"
         results += evaluate_shifts(policy, make_env, shifts, episodes=args.episodes, seed=args.seed, label=label,
                                    run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
                                    record=args.videos, progress=print, bar=True)

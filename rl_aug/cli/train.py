@@ -122,5 +122,12 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
             print(f"rl-aug train -m: run {n + 1} failed (exit {codes[-1]}); stopping, as Hydra's basic launcher does",
                   file=sys.stderr)
             return codes[-1]
-    print(f"rl-aug train -m: {len(jobs)} run(s) done under {base}")
+    from rl_aug.evaluation.runs_report import write_runs_report
+
+    if (base / "report").exists():
+        note = f"; {base / 'report'} exists and is kept (write a fresh one with rl_aug.evaluation.runs_report)"
+    else:
+        note = "; report: " + str(write_runs_report([job[-1].split("=", 1)[1] for job, _ in jobs], base / "report",
+                                                    title=f"rl-aug train -m {' '.join(argv)}"))
+    print(f"rl-aug train -m: {len(jobs)} run(s) done under {base}{note}")
     return 0

@@ -1,0 +1,211 @@
+"""One report across training runs (a multirun, a sweep, a benchmark): per task and method the final return
+over seeds, and across tasks the aggregates of Agarwal et al. 2021 ("Deep RL at the Edge of the Statistical
+Precipice"): IQM, mean and optimality gap with stratified-bootstrap CIs, the performance profile and the
+probability of improvement between methods.
+
+    from rl_aug.evaluation.runs_report import write_runs_report
+    write_runs_report(["runs/sweep1/0-seed=1,strategy=drq", ...], "runs/sweep1/report")
+
+Scores are returns / 1000 (the most a DMC episode returns). The estimators follow rliable's definitions
+(`rliable.metrics`, checked against it in tests/test_runs_report.py) and are written here because rliable's
+bootstrap module needs `arch<8`, which does not import with pandas 3 on this stack. Tasks may have different
+numbers of seeds: the bootstrap resamples each task's runs within that task (stratified).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_aug.evaluation.aggregate import Interval, iqm
+
+SCALE = 1000.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A training run's last evaluation: which task and method, which seed, at which frame, with what return."""
+
+    run_dir: str
+    task: str
+    method: str
+    seed: int
+    frame: int
+    final_return: float
+
+
+def method_label(cfg: Any) -> str:
+    """What groups runs as seeds of one method: agent, strategy (with its strong augmentation: SVEA with conv and
+    with overlay are different methods) and regularizers, e.g. "sac-svea(conv)"."""
+    regs = [r if isinstance(r, str) else r.get("name", "?") for r in cfg.strategy.get("regularizers") or []]
+    strong = cfg.strategy.get("strong")
+    method = cfg.strategy.name + (f"({strong})" if strong else "")
+    return f"{cfg.agent.name}-{'+'.join([method, *regs])}"
+
+
+def collect(run_dirs: Sequence[str | Path]) -> list[RunResult]:
+    """The last eval.csv row of each run directory written by `rl-aug train` (runs without one are skipped)."""
+    from omegaconf import OmegaConf
+
+    out = []
+    for d in map(Path, run_dirs):
+        if not (d / "config.yaml").is_file():
+            raise FileNotFoundError(f"expected a run directory with config.yaml (from `rl-aug train`), got {d}")
+        cfg = OmegaConf.load(d / "config.yaml")
+        rows = []
+        if (d / "eval.csv").is_file():
+            with open(d / "eval.csv") as fh:
+                rows = list(csv.DictReader(fh))
+        if rows:
+            last = rows[-1]
+            out.append(RunResult(str(d), str(cfg.task.name), method_label(cfg), int(cfg.seed), int(last["frame"]),
+                                 float(last["episode_return"])))
+    return out
+
+
+# ------------------------------------------------------------------ estimators (rliable's definitions)
+def optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> float:
+    """How far below `gamma` the scores fall on average, scores above it counting as gamma."""
+    return float(gamma - np.mean(np.minimum(np.asarray(scores, dtype=np.float64), gamma)))
+
+
+AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {
+    "IQM": iqm, "mean": lambda s: float(np.mean(s)), "optimality gap": optimality_gap}
+
+
+def probability_of_improvement(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> float:
+    """P(X > Y) averaged over tasks: for task m, the chance a run of X beats a run of Y (ties count half), i.e.
+    the Mann-Whitney U statistic over n_x * n_y."""
+    per_task = []
+    for xm, ym in zip(x, y):
+        xm, ym = np.asarray(xm, dtype=np.float64)[:, None], np.asarray(ym, dtype=np.float64)[None, :]
+        per_task.append(float(np.mean((xm > ym) + 0.5 * (xm == ym))))
+    return float(np.mean(per_task))
+
+
+def _resample(per_task: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    return [a[rng.integers(0, len(a), len(a))] for a in per_task]
+
+
+def bootstrap(per_task: Sequence[np.ndarray], metric: Callable[[np.ndarray], float], *, reps: int = 2000,
+              seed: int = 0, confidence: float = 0.95) -> Interval:
+    """Percentile CI of `metric` over all scores, resampling each task's runs with replacement within the task."""
+    rng = np.random.default_rng(seed)
+    stats = [metric(np.concatenate(_resample(per_task, rng))) for _ in range(reps)]
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(stats, [tail, 100.0 - tail])
+    return Interval(metric(np.concatenate(per_task)), float(low), float(high))
+
+
+def bootstrap_improvement(x: Sequence[np.ndarray], y: Sequence[np.ndarray], *, reps: int = 2000, seed: int = 0,
+                          confidence: float = 0.95) -> Interval:
+    rng = np.random.default_rng(seed)
+    stats = [probability_of_improvement(_resample(x, rng), _resample(y, rng)) for _ in range(reps)]
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(stats, [tail, 100.0 - tail])
+    return Interval(probability_of_improvement(x, y), float(low), float(high))
+
+
+def performance_profile(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Fraction of all (run, task) scores above each threshold tau (rliable's run-score distribution)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    return np.array([float(np.mean(scores > t)) for t in taus])
+
+
+# ------------------------------------------------------------------ the report
+def _by_method(results: list[RunResult]) -> tuple[list[str], list[str], dict[str, dict[str, np.ndarray]]]:
+    tasks = list(dict.fromkeys(r.task for r in results))
+    methods = list(dict.fromkeys(r.method for r in results))
+    table: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        table[r.method][r.task].append(r.final_return / SCALE)
+    return tasks, methods, {m: {t: np.array(v) for t, v in table[m].items()} for m in methods}
+
+
+def markdown(results: list[RunResult], *, reps: int = 2000, title: str = "Runs") -> str:
+    tasks, methods, scores = _by_method(results)
+    lines = [f"# {title}", "", (f"{len(results)} runs; final return = the last evaluation of each run (mean over "
+             "its evaluation episodes); 95% CI: bootstrap over seeds."), "",
+             "| task | method | seeds | frames | final return | 95% CI |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    for t in tasks:
+        for m in methods:
+            runs = [r for r in results if r.task == t and r.method == m]
+            if not runs:
+                continue
+            arr = np.array([r.final_return for r in runs])
+            ci = bootstrap([arr], lambda s: float(np.mean(s)), reps=reps)
+            frames = sorted({r.frame for r in runs})
+            lines.append(f"| {t} | {m} | {len(runs)} | {'/'.join(map(str, frames))} | {arr.mean():.1f} | "
+                         f"[{ci.low:.1f}, {ci.high:.1f}] |")
+    common = [m for m in methods if all(t in scores[m] for t in tasks)]
+    if common:
+        lines += ["", (f"Across {len(tasks)} task(s) (scores = return / {SCALE:g}; stratified bootstrap, {reps} "
+                  "resamples; methods with runs on every task):"), "",
+                  "| method | " + " | ".join(AGGREGATES) + " |", "| --- |" + " --- |" * len(AGGREGATES)]
+        for m in common:
+            per_task = [scores[m][t] for t in tasks]
+            cells = [str(bootstrap(per_task, fn, reps=reps)) for fn in AGGREGATES.values()]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    if len(common) > 1:
+        lines += ["", "Probability of improvement P(row > column), averaged over tasks, with 95% CI:", "",
+                  "| | " + " | ".join(common) + " |", "| --- |" + " --- |" * len(common)]
+        for a in common:
+            cells = ["-" if a == b else str(bootstrap_improvement([scores[a][t] for t in tasks],
+                                                                  [scores[b][t] for t in tasks], reps=reps))
+                     for b in common]
+            lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_profiles(results: list[RunResult], path: Path) -> bool:
+    """performance_profile.png; False (nothing written) without matplotlib (the `rl-aug[eval]` extra)."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        return False
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, methods, scores = _by_method(results)
+    taus = np.linspace(0.0, 1.0, 101)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for m in methods:
+        ax.plot(taus, performance_profile(np.concatenate(list(scores[m].values())), taus), label=m)
+    ax.set_xlabel("normalized score tau (return / 1000)")
+    ax.set_ylabel("fraction of runs with score > tau")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name("." + path.name)
+    fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return True
+
+
+def write_runs_report(run_dirs: Sequence[str | Path], out: str | Path, *, reps: int = 2000,
+                      title: str = "Runs") -> Path:
+    """runs.csv, report.md and performance_profile.png (with matplotlib) in `out`, a new or empty directory;
+    returns the path of report.md."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"expected a new or empty report directory, got {out}, which holds files")
+    results = collect(run_dirs)
+    if not results:
+        raise ValueError(f"expected runs with at least one evaluation (eval.csv), got none in {len(run_dirs)} dirs")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "runs.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(RunResult.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(r.__dict__ for r in results)
+    (out / "report.md").write_text(markdown(results, reps=reps, title=title))
+    plot_profiles(results, out / "performance_profile.png")
+    return out / "report.md"
