@@ -37,7 +37,9 @@ from rl_aug.cli.ccil import load_config, run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=[t for t in TASKS if TASKS[t].demo_path.exists()])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first..first+seeds-1 (continue a paired comparison that stopped, into a new NAME)")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for task in args.tasks:
         start = time.time()
-        cfg = load_config([f"task={task}", f"seeds={list(range(args.seeds))}", f"episodes={args.episodes}",
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        cfg = load_config([f"task={task}", f"seeds={seeds}", f"episodes={args.episodes}",
                            f"out={ROOT / 'runs' / 'ccil_bench' / f'{task}-{stamp}'}", *args.overrides])
         run_dir, summary = run(cfg)
         per_seed = pd.read_csv(run_dir / "results.csv")
@@ -86,10 +89,12 @@ def paired(args) -> int:
     task = args.tasks[0]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = ROOT / "runs" / "ccil_bench" / f"{task}-{stamp}"
-    cfg = load_config([f"task={task}", f"seeds={list(range(args.seeds))}", f"episodes={args.episodes}",
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    cfg = load_config([f"task={task}", f"seeds={seeds}", f"episodes={args.episodes}",
                        f"out={run_dir}", *args.overrides])
     command = (f"RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ccil.py "
-               f"--paired {args.paired} --tasks {task} --seeds {args.seeds} --episodes {args.episodes}"
+               f"--paired {args.paired} --tasks {task} --seeds {args.seeds}"
+               + (f" --first-seed {args.first_seed}" if args.first_seed else "") + f" --episodes {args.episodes}"
                + (f" --set {' '.join(args.overrides)}" if args.overrides else ""))
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.time()
