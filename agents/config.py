@@ -271,10 +271,7 @@ def _set(cfg: DictConfig, item: str) -> None:
     try:
         cfg.merge_with_dotlist([item])
     except OmegaConfBaseException as exc:
-        parent = cfg
-        for part in key.split(".")[:-1]:
-            parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
-        if isinstance(parent, DictConfig) and key.split(".")[-1] not in parent:
+        if OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
             _unknown(cfg, key)
         raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
 
