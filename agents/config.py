@@ -142,7 +142,8 @@ def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
     for item in parse(overrides):
         if item.sweep:
             raise ConfigError(f"{item.text!r} is a sweep ({len(item.sweep)} values): sweeps run one training per "
-                              "combination with -m, e.g. rl-aug train -m seed=1,2,3")
+                              "combination with -m, e.g. rl-aug train -m seed=1,2,3 "
+                              "(or on Ray: rl-aug sweep seed=1,2,3)")
         if item.key in GROUPS:
             picks[item.key] = item.text.split("=", 1)[1]
         else:

@@ -4,7 +4,8 @@
     agent=drqv2                                            pick a group file (agent, strategy, task, run)
     +agent.encoder_input_crop=84   ++agent.lr=1e-4          add a key (+: it must be new; ++: add or change)
     ~agent.encoder_tau                                      delete a key (the constructor's default applies)
-    -m seed=1,2,3 strategy=drq,svea   seed=range(1,6)       sweeps: one run per combination (multirun only)
+    -m seed=1,2,3 strategy=drq,svea   seed=range(1,6)       sweeps: one run per combination (multirun, sweep)
+    seed=1-5                                               an inclusive integer range: seed=1,2,3,4,5
 
 Augmentation specs and schedules look like Hydra function calls (`strategy.strong=overlay(alpha=0.5)`,
 `agent.stddev_schedule=linear(1.0,0.1,100000)`); where Hydra's grammar rejects such a value, the whole text
@@ -15,6 +16,7 @@ Only the parsing and the sweep expansion are Hydra's; composition, presets and c
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,7 @@ from hydra.errors import HydraException
 from rl_aug.agents.config import GROUPS, ConfigError
 
 _PARSER = OverridesParser.create()
+_RANGE = re.compile(r"^(\d+)-(\d+)$")  # seed=1-5: inclusive, as DrQ-style launch scripts write seed ranges
 _PREFIX = {OverrideType.CHANGE: "", OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}
 
 
@@ -73,6 +76,14 @@ def parse(items: list[str]) -> list[Item]:
             out.append(Item(kind, o.key_or_group, item, None, values))
             continue
         value = o.value() if kind != "delete" or o.value() is not None else None
+        match = _RANGE.match(value) if isinstance(value, str) and kind != "delete" else None
+        if match:
+            first, last = int(match[1]), int(match[2])
+            if last < first:
+                raise ConfigError(f"the range {item!r} is empty: expected first-last with first <= last "
+                                  f"(e.g. {o.key_or_group}={last}-{first})")
+            out.append(Item(kind, o.key_or_group, item, None, tuple(str(v) for v in range(first, last + 1))))
+            continue
         out.append(Item(kind, o.key_or_group, item, value))
     for it in out:
         if it.kind != "set" and it.key in GROUPS:

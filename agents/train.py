@@ -66,6 +66,34 @@ def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
+RESULT_FILE = "result.json"
+
+
+def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
+    """`result.json`: written (atomically) when a run has trained its whole budget; a sweep skips such runs."""
+    import json
+
+    path = Path(run_dir) / RESULT_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def finished(run_dir: str | Path, frames: int | None = None) -> bool:
+    """True when `run_dir` holds a run that trained its whole budget (`frames`, when given, at least)."""
+    import json
+
+    path = Path(run_dir) / RESULT_FILE
+    if not path.is_file():
+        return False
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return frames is None or int(done.get("frame", -1)) >= int(frames)
+
+
 def default_run_dir(cfg: DictConfig) -> Path:
     return Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
 
@@ -152,6 +180,10 @@ class Trainer:
         self.next_checkpoint_step = self.checkpoint_every_steps
         self.train_rows: list[dict[str, float]] = []
         self.eval_rows: list[dict[str, float]] = []
+        # Listeners: called with each eval row after it is logged, and with the frame after each checkpoint (a Ray
+        # Tune trial reports its evaluations through the first).
+        self.after_eval: list[Callable[[dict[str, float]], None]] = []
+        self.after_checkpoint: list[Callable[[int], None]] = []
         if resuming:
             self._load(*saved[1:])
             # A resumed run may ask for a different checkpoint interval: it applies from now on.
@@ -207,6 +239,8 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         path = checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
         self._last_checkpoint_time = time.monotonic()
+        for listener in self.after_checkpoint:
+            listener(self.frame)
         return path
 
     def _load(self, state: dict[str, Any], replay_arrays: dict[str, np.ndarray]) -> None:
@@ -289,6 +323,8 @@ class Trainer:
         row = {"frame": self.frame, "step": self.step, "episode_return": float(np.mean(returns)),
                "episode_return_std": float(np.std(returns)), "episodes": len(returns)}
         self._log("eval", row)
+        for listener in self.after_eval:
+            listener(row)
         return row
 
     def _write_video(self, frames: list[np.ndarray]) -> None:
@@ -387,9 +423,13 @@ class Trainer:
             progress.close()
         if self.writer is not None:
             self.writer.flush()
-        return {"frame": self.frame, "step": self.step, "episode": self.episode,
-                "last_train_return": last_return,
-                "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan")}
+        result = {"frame": self.frame, "step": self.step, "episode": self.episode,
+                  "last_train_return": last_return,
+                  "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan")}
+        budget = self.total_steps * self.action_repeat
+        if self.step >= self.total_steps and not finished(self.run_dir, budget):  # a no-op resume keeps the first
+            write_result(self.run_dir, {**result, "frames": budget})
+        return result
 
     @staticmethod
     def _say(message: str, progress: Any = None) -> None:

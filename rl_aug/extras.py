@@ -15,6 +15,7 @@ EXTRA_OF = {
     "omegaconf": "train", "hydra": "train", "tensorboard": "train", "tqdm": "train",
     "matplotlib": "eval",
     "stable_baselines3": "sb3", "rich": "sb3",
+    "ray": "sweep", "pyarrow": "sweep",
     "pygame": "classic",  # gymnasium's classic-control envs (CartPole, Pendulum, ...) draw with it
 }
 

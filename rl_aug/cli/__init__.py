@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("rl_aug.cli.demo:main", "render a dm_control frame stack, apply every augmentation, write a gallery"),
     "augment": ("rl_aug.cli.augment:main", "list the registered augmentations or apply a spec to an image"),
     "train": ("rl_aug.cli.train:main", "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk"),
+    "sweep": ("rl_aug.cli.sweep:main", "a grid of training runs on Ray Tune: rl-aug sweep strategy=drq,svea seed=1-5"),
     "evaluate": ("rl_aug.cli.evaluate:main", "evaluate trained runs under colour / video / camera shifts (tables, IQM)"),
     "ccil": ("rl_aug.cli.ccil:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
     "shifts": ("rl_aug.cli.shifts:main", "write a PNG grid of one state under every generalization shift"),

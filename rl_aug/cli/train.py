@@ -90,44 +90,34 @@ def _one_run(argv: list[str], config_dirs: list[str]) -> int:
 def _multirun(argv: list[str], config_dirs: list[str]) -> int:
     """Hydra's basic multirun: every combination of the sweeps, run one after the other on this machine. All
     configs are composed (and checked) before the first run starts, so a bad value stops nothing half-way."""
-    import re
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from rl_aug.agents.config import ConfigError, compose
-    from rl_aug.agents.overrides import expand, parse, swept_keys
+    from rl_aug.agents.config import ConfigError
+    from rl_aug.agents.sweep import base_dir, plan
 
     try:
-        runs = expand(argv)
-        swept = swept_keys(argv)
-        base_text = next((it.text.split("=", 1)[1] for it in parse(argv) if it.key == "run_dir" and not it.sweep),
-                         None)
-        base = Path(base_text) if base_text else (
+        given = base_dir(argv)
+        base = Path(given) if given else (
             Path("runs") / "multirun" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
-        jobs = []
-        for n, overrides in enumerate(runs):
-            picked = ",".join(o.lstrip("+~") for o in overrides if o.lstrip("+~").split("=", 1)[0] in swept)
-            name = f"{n}-{re.sub(r'[^A-Za-z0-9_.,=+-]', '_', picked)}" if picked else str(n)
-            job = [o for o in overrides if not o.startswith("run_dir=")] + [f"run_dir={base / name}"]
-            jobs.append((job, compose(job, config_dirs)))
+        jobs = plan(argv, base, config_dirs)
     except ConfigError as exc:
         print(f"rl-aug train -m: {exc}", file=sys.stderr)
         return 2
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
-    codes = []
-    for n, (job, _) in enumerate(jobs):
-        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(job)}", flush=True)
-        codes.append(_one_run(job, config_dirs))
-        if codes[-1] != 0:
-            print(f"rl-aug train -m: run {n + 1} failed (exit {codes[-1]}); stopping, as Hydra's basic launcher does",
+    for n, job in enumerate(jobs):
+        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}", flush=True)
+        code = _one_run(job.overrides, config_dirs)
+        if code != 0:
+            print(f"rl-aug train -m: run {n + 1} failed (exit {code}); stopping, as Hydra's basic launcher does",
                   file=sys.stderr)
-            return codes[-1]
+            return code
     from rl_aug.evaluation.runs_report import write_runs_report
 
     if (base / "report").exists():
         note = f"; {base / 'report'} exists and is kept (write a fresh one with rl_aug.evaluation.runs_report)"
     else:
-        note = "; report: " + str(write_runs_report([job[-1].split("=", 1)[1] for job, _ in jobs], base / "report",
+        note = "; report: " + str(write_runs_report([job.run_dir for job in jobs], base / "report",
                                                     title=f"rl-aug train -m {' '.join(argv)}"))
     print(f"rl-aug train -m: {len(jobs)} run(s) done under {base}{note}")
     return 0

@@ -1,0 +1,217 @@
+"""`rl-aug sweep` on Ray Tune: each run of a sweep (agents/sweep.py) is one Tune trial.
+
+A trial is one ordinary training run in its own run directory. It reports every evaluation to Tune and keeps its
+state in the run's own atomic checkpoint: Tune's checkpoints are not used, so the replay is never copied. When a
+trial's worker dies, Tune restarts it (`FailureConfig(max_failures)`) and the trial resumes from its run
+directory exactly where the last checkpoint left it, as `rl-aug train resume=true` does. Runs that have trained
+their whole budget (their result.json) are not launched again, so re-running a sweep command skips finished runs
+and resumes the others. Nothing here schedules processes: Ray does.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rl_aug.extras import require
+
+require("ray", "rl-aug sweep (trials on Ray Tune)")
+from ray import tune
+from rl_aug.agents.sweep import Job
+
+# Fault injection for the tests of restarts: "<run name>@<frame>" kills (SIGKILL) that trial's worker once, right
+# after its checkpoint at or past <frame>, as a crashed machine would.
+KILL_ENV = "RL_AUG_SWEEP_KILL"
+# Environment variables that reach every worker (on a cluster too): the GL backend, thread counts, rl-aug's own.
+FORWARDED = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "MUJOCO_EGL_DEVICE_ID", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_env(cpus_per_trial: float) -> dict[str, str]:
+    """The env vars of the workers: the forwarded ones that are set here, RL_AUG_* ones, and the thread count
+    (OMP_NUM_THREADS = the trial's CPUs, unless set)."""
+    env = {k: v for k, v in os.environ.items() if k in FORWARDED or k.startswith("RL_AUG_")}
+    env.setdefault("MUJOCO_GL", "egl")
+    env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus_per_trial))))
+    return env
+
+
+def _redirect_output(log: Path) -> None:
+    """The trial's stdout and stderr (C libraries' too) go to its log file, not to the sweep's live view."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def trial(config: dict[str, Any]) -> None:
+    """One Tune trial: train (or resume) the run of `config["job"]` and report each evaluation.
+
+    config["job"]: overrides (with run_dir), config_dirs, sweep_dir, name. The reported metrics are the eval row
+    (frame, step, episode_return, episode_return_std, episodes) plus frames (the budget), fps (frames per second
+    of wall time since the previous report, evaluations included) and restarts (how many earlier starts this run
+    had)."""
+    from rl_aug.agents import checkpoint
+    from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer
+
+    config = config["job"]
+    sweep_dir = Path(config["sweep_dir"])
+    name = str(config["name"])
+    _redirect_output(sweep_dir / "logs" / f"{name.replace('/', '_')}.log")
+    overrides = list(config["overrides"])
+    run_dir = Path(next(o.split("=", 1)[1] for o in overrides if o.startswith("run_dir=")))
+    started = run_dir.is_dir() and any(run_dir.iterdir())
+    if started and checkpoint.find(run_dir / "checkpoint") is None:
+        # Killed before its first checkpoint: nothing to resume, and everything there is this trial's own.
+        print(f"[sweep] {run_dir} holds no checkpoint yet: starting the run again", flush=True)
+        overrides.append("overwrite=true")
+    elif started:
+        overrides.append("resume=true")
+    cfg = compose(overrides, config.get("config_dirs"))
+    trainer = Trainer(cfg, overrides=overrides)
+    restarts = max(0, len(_starts(run_dir)) - 1)
+    budget = int(cfg.frames)
+    clock = {"time": time.perf_counter(), "frame": trainer.frame, "reported": 0}
+
+    def report(row: dict[str, float]) -> None:
+        now = time.perf_counter()
+        frames = row["frame"] - clock["frame"]
+        fps = frames / max(now - clock["time"], 1e-9) if frames > 0 else math.nan
+        clock.update(time=now, frame=row["frame"], reported=clock["reported"] + 1)
+        tune.report({**row, "frames": budget, "fps": fps, "restarts": restarts})
+
+    trainer.after_eval.append(report)
+    kill = os.environ.get(KILL_ENV, "")
+    if kill.rpartition("@")[0] == name:
+        marker = sweep_dir / f".killed-{name.replace('/', '_')}"
+        at = int(kill.rpartition("@")[2])
+
+        def crash(frame: int) -> None:
+            if frame >= at and not marker.exists():
+                marker.touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        trainer.after_checkpoint.append(crash)
+    print(f"[sweep] {name}: {'resuming at frame ' + str(trainer.frame) if trainer.frame else 'new run'} in {run_dir}",
+          flush=True)
+    try:
+        trainer.run()
+        if clock["reported"] == 0 and trainer.eval_rows:  # resumed after its last evaluation: say where it ended
+            report(trainer.eval_rows[-1])
+    finally:
+        trainer.close()
+
+
+def _starts(run_dir: Path) -> list[Any]:
+    import json
+
+    path = run_dir / "run_info.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+class SweepView(tune.Callback):
+    """The live view of a sweep: one row per trial (status, frames, last return, fps). On a terminal a table
+    redrawn in place (rich); otherwise one line per event, for logs."""
+
+    def __init__(self, jobs: list[Job], live: bool | None = None) -> None:
+        self.rows: dict[str, dict[str, Any]] = {
+            j.name: {"status": "pending", "frame": 0, "frames": int(j.cfg.frames), "return": math.nan,
+                     "fps": math.nan, "restarts": 0} for j in jobs}
+        self.live = None
+        if live if live is not None else sys.stdout.isatty():
+            from rich.live import Live
+
+            self.live = Live(self._table(), refresh_per_second=2)
+            self.live.start()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its callbacks with the experiment state: the rows, not the terminal."""
+        return {"rows": self.rows, "live": None}
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="rl-aug sweep")
+        for col in ("run", "status", "frames", "last return", "fps", "restarts"):
+            table.add_column(col, justify="left" if col in ("run", "status") else "right")
+        for name, r in self.rows.items():
+            table.add_row(name, r["status"], f"{r['frame']}/{r['frames']}", _fmt(r["return"], 1), _fmt(r["fps"], 0),
+                          str(r["restarts"]))
+        return table
+
+    def _event(self, trial: Any, status: str, **values: Any) -> None:
+        name = trial.config["job"]["name"]
+        row = self.rows.setdefault(name, {"status": status, "frame": 0, "frames": 0, "return": math.nan,
+                                          "fps": math.nan, "restarts": 0})
+        row.update(status=status, **values)
+        if self.live is not None:
+            self.live.update(self._table())
+        else:
+            print(f"[sweep] {name}: {status}, frame {row['frame']}/{row['frames']}, last return "
+                  f"{_fmt(row['return'], 1)}, fps {_fmt(row['fps'], 0)}, restarts {row['restarts']}", flush=True)
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._event(trial, "running")
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
+        self._event(trial, "running", frame=int(result["frame"]), frames=int(result["frames"]),
+                    restarts=int(result["restarts"]), **{"return": float(result["episode_return"]),
+                                                         "fps": float(result["fps"])})
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._event(trial, "restarting (worker lost)")
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._event(trial, "done")
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._event(trial, "failed")
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def _fmt(value: float, digits: int) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = None, cpus_per_trial: float = 1.0,
+        gpus_per_trial: float = 0.0, max_failures: int = 3, max_concurrent: int | None = None,
+        view: SweepView | None = None) -> dict[str, str | None]:
+    """Run `jobs` as Tune trials on the Ray cluster this process is connected to (ray.init first). Returns each
+    job's error (None when it finished)."""
+    from datetime import datetime, timezone
+
+    def name_of(t: Any) -> str:
+        return str(t.config["job"]["name"]).replace("/", "_")
+
+    configs = [{"name": j.name, "overrides": list(j.overrides), "config_dirs": config_dirs,
+                "sweep_dir": str(sweep_dir.resolve())} for j in jobs]
+    trainable = tune.with_resources(trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"job": tune.grid_search(configs)},
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, trial_name_creator=name_of,
+                                    trial_dirname_creator=name_of),
+        run_config=tune.RunConfig(name=f"tune-{stamp}", storage_path=str((sweep_dir / "tune").resolve()), verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=max_failures),
+                                  callbacks=[view] if view is not None else None),
+    )
+    grid = tuner.fit()
+    errors: dict[str, str | None] = {}
+    for result in grid:
+        errors[result.config["job"]["name"]] = None if result.error is None else f"{type(result.error).__name__}: " \
+            f"{str(result.error).strip().splitlines()[-1] if str(result.error).strip() else ''}"
+    return errors
+

@@ -1,0 +1,190 @@
+"""`rl-aug sweep`: a grid of training runs (seeds x strategies x tasks ...) as Ray Tune trials, resumable, with one
+report across them.
+
+    rl-aug sweep strategy=drq,svea,soda task=cartpole-swingup seed=1-5 frames=100000 --cpus-per-trial 1
+    rl-aug sweep ... --address ray://head:10001 --storage /shared/sweeps      # on a cluster (or RAY_ADDRESS)
+    rl-aug sweep ... --evaluate-shifts color_hard,video_easy                   # then rl-aug evaluate on every run
+
+The grid uses `rl-aug train`'s override grammar (Hydra's: key=a,b,c, key=range(1,4), seed=1-5, +key, ~key). Every
+run's config is composed and checked before anything starts. Runs go to <storage>/<name>/<run name>; re-running
+the same command skips the runs that have trained their whole budget and resumes the others from their own
+checkpoints; a trial whose worker dies is restarted by Tune (--max-failures) and resumes the same way. At the end:
+<storage>/<name>/report/ (per task and method the final return with a CI over seeds, IQM / mean / optimality gap
+with stratified-bootstrap CIs, probability of improvement, performance profile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from rl_aug.cli import count
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rl-aug sweep", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("overrides", nargs="*", help="overrides and sweeps, as for rl-aug train (key=a,b seed=1-5 ...)")
+    p.add_argument("--name", default=None,
+                   help="the sweep's folder under --storage (default: sweep-<hash of the overrides>, so the same "
+                        "command finds its sweep again)")
+    p.add_argument("--storage", type=Path, default=Path("runs") / "sweeps",
+                   help="where sweeps live; on a cluster a folder every node mounts at the same path "
+                        "(default: runs/sweeps)")
+    p.add_argument("--subdir", default=None,
+                   help="run folder names, e.g. '{task}/{strategy}/seed{seed}' ({key}: the override's value, "
+                        "{num}: the run's number; default '<num>-<swept key=value,...>')")
+    p.add_argument("--config-dir", action="append", default=[], help="a folder of your own configs, as rl-aug train")
+    p.add_argument("--address", default=None,
+                   help="a Ray cluster to join (default: $RAY_ADDRESS; unset: start Ray on this machine)")
+    p.add_argument("--num-cpus", type=count(1), default=None,
+                   help="CPUs Ray may use when it starts on this machine (default: all)")
+    p.add_argument("--cpus-per-trial", type=_fraction, default=1.0, help="CPUs each trial holds (default 1)")
+    p.add_argument("--gpus-per-trial", type=_fraction, default=0.0,
+                   help="GPUs each trial holds, fractions share one (default 0; with GPUs, add device=cuda)")
+    p.add_argument("--max-failures", type=count(0), default=3,
+                   help="restarts of a trial whose worker fails; each resumes from the run's checkpoint (default 3)")
+    p.add_argument("--max-concurrent", type=count(1), default=None, help="at most this many trials at once")
+    p.add_argument("--evaluate-shifts", nargs="?", const="train,color_easy,color_hard,video_easy,video_hard,camera",
+                   default=None, metavar="SHIFTS",
+                   help="after the sweep, rl-aug evaluate every finished run under these shifts (default when given "
+                        "without a value: the DMC-GB set train,color_easy,color_hard,video_easy,video_hard,camera)")
+    p.add_argument("--eval-episodes", type=count(1), default=10, help="episodes per run and shift (default 10)")
+    p.add_argument("--dry-run", action="store_true", help="print the runs and which are finished; start nothing")
+    return p
+
+
+def _defaults(overrides: list[str], cpus_per_trial: float) -> list[str]:
+    """A trial's threads follow its CPUs, and workers draw no progress bars, unless the command says otherwise."""
+    keys = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+    extra = []
+    if "run.num_threads" not in keys:
+        extra.append(f"run.num_threads={max(1, int(cpus_per_trial))}")
+    if "run.progress" not in keys:
+        extra.append("run.progress=false")
+    return [*overrides, *extra]
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_intermixed_args(argv)  # overrides may come before and after the options
+    from rl_aug.agents.config import ConfigError
+    from rl_aug.agents.sweep import plan
+
+    if not args.overrides:
+        print("rl-aug sweep: expected overrides, e.g. strategy=drq,svea seed=1-3 task=cartpole-swingup; got none",
+              file=sys.stderr)
+        return 2
+    if any(o.split("=", 1)[0] in ("run_dir", "resume", "overwrite") for o in args.overrides):
+        print("rl-aug sweep: run_dir, resume and overwrite are the sweep's to set (runs go under --storage/--name, "
+              "and a re-run resumes them); drop them from the overrides", file=sys.stderr)
+        return 2
+    overrides = _defaults(args.overrides, args.cpus_per_trial)
+    name = args.name or "sweep-" + hashlib.sha1(
+        json.dumps([args.overrides, args.subdir]).encode()).hexdigest()[:8]
+    sweep_dir = args.storage / name
+    try:
+        jobs = plan(overrides, sweep_dir, args.config_dir, args.subdir)
+    except ConfigError as exc:
+        print(f"rl-aug sweep: {exc}", file=sys.stderr)
+        return 2
+    record = {"overrides": args.overrides, "subdir": args.subdir, "runs": [j.name for j in jobs]}
+    record_path = sweep_dir / "sweep.json"
+    if record_path.is_file():
+        saved = json.loads(record_path.read_text())
+        if saved != record:
+            print(f"rl-aug sweep: {sweep_dir} holds another sweep (overrides {' '.join(saved['overrides'])}); "
+                  "choose another --name or --storage", file=sys.stderr)
+            return 2
+    todo = [j for j in jobs if not j.finished()]
+    print(f"rl-aug sweep: {sweep_dir}: {len(jobs)} run(s), {len(jobs) - len(todo)} finished, {len(todo)} to run",
+          flush=True)
+    if args.dry_run:
+        for j in jobs:
+            state = "finished" if j.finished() else ("started" if j.run_dir.is_dir() else "new")
+            print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
+        return 0
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    tmp = record_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, record_path)
+
+    failed: dict[str, str | None] = {}
+    if todo:
+        failed = _run_on_ray(args, todo, sweep_dir)
+    done = [j for j in jobs if j.finished()]
+    _report(args, jobs, sweep_dir)
+    if args.evaluate_shifts and done:
+        _evaluate(args, done, sweep_dir)
+    bad = {k: v for k, v in failed.items() if v is not None}
+    for run, error in bad.items():
+        print(f"rl-aug sweep: run {run} failed: {error} (log: {sweep_dir / 'logs' / (run.replace('/', '_') + '.log')})",
+              file=sys.stderr)
+    print(f"rl-aug sweep: {len(done)}/{len(jobs)} run(s) finished under {sweep_dir}"
+          + ("" if not bad else f"; {len(bad)} failed: re-run the same command to resume them"))
+    return 1 if bad else 0
+
+
+def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path) -> dict[str, str | None]:
+    import ray
+
+    from rl_aug.agents import ray_tune
+
+    address = args.address or os.environ.get("RAY_ADDRESS") or None
+    init = {"address": address, "log_to_driver": False,
+            "runtime_env": {"env_vars": ray_tune.worker_env(args.cpus_per_trial)}}
+    if address is None:
+        init.update(include_dashboard=False, num_cpus=args.num_cpus)
+    print(f"rl-aug sweep: Ray {'at ' + address if address else 'on this machine'}; trial logs in "
+          f"{sweep_dir / 'logs'}", flush=True)
+    ray.init(**init)
+    view = ray_tune.SweepView(todo)
+    try:
+        return ray_tune.run(todo, sweep_dir, config_dirs=args.config_dir or None, cpus_per_trial=args.cpus_per_trial,
+                            gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
+                            max_concurrent=args.max_concurrent, view=view)
+    finally:
+        view.close()
+        ray.shutdown()
+
+
+def _report(args: argparse.Namespace, jobs: list, sweep_dir: Path) -> None:
+    """<sweep>/report/, rewritten from the runs each time (a derived file: the runs are the record)."""
+    from rl_aug.evaluation.runs_report import write_runs_report
+
+    evaluated = [j.run_dir for j in jobs if (j.run_dir / "eval.csv").is_file()]
+    if not evaluated:
+        return
+    tmp = sweep_dir / "report.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_runs_report(evaluated, tmp, title=f"rl-aug sweep {' '.join(args.overrides)}")
+    final = sweep_dir / "report"
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    print(f"rl-aug sweep: report of {len(evaluated)} run(s): {final / 'report.md'}")
+
+
+def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path) -> None:
+    """rl-aug evaluate on every finished run, into <sweep>/evaluation-<shifts> (kept if it exists)."""
+    from rl_aug.cli.evaluate import main as evaluate
+
+    out = sweep_dir / ("evaluation-" + args.evaluate_shifts.replace(",", "_").replace("+", "-"))
+    if out.exists():
+        print(f"rl-aug sweep: {out} exists and is kept (delete it to evaluate again)")
+        return
+    evaluate([*(str(j.run_dir) for j in done), "--shifts", args.evaluate_shifts, "--episodes",
+              str(args.eval_episodes), "--out", str(out)])
