@@ -39,6 +39,9 @@ test -s run1/eval.csv && test -s run1/run_info.json
 echo "== rl-aug evaluate on it"
 "$BIN/rl-aug" evaluate run1 --episodes 1 --shifts train,color_hard --reps 50 --out eval1
 test -s eval1/report.md
+echo "== rl-aug sweep --dry-run (the strategy configs, svea_overlay included, come from the wheel)"
+"$BIN/rl-aug" sweep strategy=drq,svea_overlay seed=1-2 --storage sweeps --dry-run >sweep.txt
+grep "4 run(s), 0 finished, 4 to run" sweep.txt >/dev/null && grep "3-strategy=svea_overlay,seed=2" sweep.txt >/dev/null
 echo "== rl-aug ccil task=pendulum, tiny budgets"
 "$BIN/rl-aug" ccil task=pendulum out=ccil1 "seeds=[0]" episodes=2 "dynamics.hidden=[16,16]" dynamics.epochs=2 \
   "bc.hidden=[16,16]" bc.steps=20 bc.batch_size=32 labels.labels_per_point=2 plots=false

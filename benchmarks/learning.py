@@ -6,11 +6,13 @@ evaluation every 10k frames over 10 episodes. DrQ reports 759 +- 92 at 100k fram
 frames: the "100k" figure is the mean and sample std of its 96k-frame evaluations. `report` draws those ten
 published curves behind ours and says where our seeds fall among them.
 
-    python benchmarks/learning.py launch            # start every run in the background (resumable)
+    python benchmarks/learning.py launch --methods drq svea --seeds 1 2 3   # one `rl-aug sweep` (Ray Tune)
     python benchmarks/learning.py report            # CSV + PNG of whatever the runs have evaluated so far
 
-Each run is an ordinary `rl-aug train` run directory under --root, so an interrupted run continues exactly
-with `launch` again (it passes resume=true when a checkpoint exists).
+`launch` is a thin caller of `rl-aug sweep` (it prints the command it runs, which is the whole protocol): each run
+is an ordinary run directory <root>/<task>/<method>/seed<N>, a method is a strategy config (configs/strategy/), and
+running `launch` again skips the finished runs and resumes the others exactly. The sweep blocks until its runs end:
+start it with nohup for a long benchmark.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # The generalization comparison of the SODA / SVEA papers: DrQ, SVEA with conv (its default) and with overlay, SODA.
-METHODS = {"drq": ["agent=sac", "strategy=drq"], "svea": ["agent=sac", "strategy=svea"],
-           "svea_overlay": ["agent=sac", "strategy=svea", "strategy.strong=overlay(alpha=0.5)"],
-           "soda": ["agent=sac", "strategy=soda"]}
+# Each method is a strategy config (configs/strategy/<method>.yaml) on agent=sac.
+METHODS = ("drq", "svea", "svea_overlay", "soda")
 # DrQ's published per-seed evaluation returns on cartpole_swingup (denisyarats/drq data/dmc_planet_bench.csv,
 # batch 512), at 0, 16k, ..., 96k frames. Their 96k column gives the paper's "100k" figure: 759.4 +- 92.5.
 PUBLISHED_FRAMES = (0, 16_000, 32_000, 48_000, 64_000, 80_000, 96_000)
@@ -68,23 +69,22 @@ def seeds_of(args: argparse.Namespace, method: str) -> list[int]:
     return sorted(found)
 
 
-def launch(args: argparse.Namespace) -> None:
-    """Start one background `rl-aug train` process per (method, seed); logs go to <run_dir>.log."""
-    for method in args.methods:
-        for seed in seeds_of(args, method):
-            d = run_dir(args.root, method, args.task, seed)
-            overrides = [*METHODS[method], f"task={args.task}", f"seed={seed}", f"frames={args.frames}",
-                         "run=benchmark", f"run.eval_every_frames={args.eval_every}",
-                         f"run.eval_episodes={args.eval_episodes}", f"run.num_threads={args.threads}",
-                         f"run_dir={d}", *args.set]
-            if (d / "checkpoint" / "state.pt").is_file():
-                overrides.append("resume=true")
-            d.parent.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": str(args.threads)}
-            with open(d.with_suffix(".log"), "a") as log:  # the child keeps its own copy of the descriptor
-                proc = subprocess.Popen([sys.executable, "-m", "rl_aug.cli", "train", *overrides], stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
-            print(f"{method} seed {seed}: pid {proc.pid}, run dir {d}")
+def sweep_command(args: argparse.Namespace) -> list[str]:
+    """The `rl-aug sweep` command of a launch: methods x seeds on --task, runs at <root>/<task>/<method>/seed<N>."""
+    return [sys.executable, "-m", "rl_aug.cli", "sweep", "agent=sac", f"strategy={','.join(args.methods)}",
+            f"task={args.task}", f"seed={','.join(str(s) for s in seeds_of(args, args.methods[0]))}",
+            f"frames={args.frames}", "run=benchmark", f"run.eval_every_frames={args.eval_every}",
+            f"run.eval_episodes={args.eval_episodes}", f"run.num_threads={args.threads}", *args.set,
+            "--storage", str(args.root), "--name", args.task, "--subdir", "{strategy}/seed{seed}",
+            "--cpus-per-trial", str(args.threads), *args.sweep_args]
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Run the sweep (foreground; it resumes what is unfinished and skips what is done)."""
+    command = sweep_command(args)
+    print("running:", " ".join(command[1:]), flush=True)
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
 def collect(args: argparse.Namespace) -> list[dict[str, float | str]]:
@@ -194,11 +194,11 @@ def report(args: argparse.Namespace) -> None:
                   f"+- {np.std(finals, ddof=1):.1f} (sample std over seeds)")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["launch", "report"])
     parser.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
-                        help="launch: required (each is one process per seed); report: default all")
+                        help="launch: required (each is a strategy config; one run per seed); report: default all")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="default: seed 1 for launch, every seed found under --root for report")
     parser.add_argument("--task", default="cartpole-swingup")
@@ -209,14 +209,19 @@ def main() -> None:
                         help="torch threads per run (1: two runs share 2 cores; 2: one run alone on 2 cores)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="more `rl-aug train` overrides, e.g. run.checkpoint_every_frames=2000")
+    parser.add_argument("--sweep-args", nargs="*", default=[], metavar="ARG",
+                        help="options for rl-aug sweep, e.g. --address=auto --max-concurrent=2")
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
     args = parser.parse_args()
     if args.methods is None:
         if args.action == "launch":
-            parser.error(f"launch needs --methods (one or more of {', '.join(METHODS)}): each run is a process")
+            parser.error(f"launch needs --methods (one or more of {', '.join(METHODS)})")
         args.methods = list(METHODS)
-    launch(args) if args.action == "launch" else report(args)
+    if args.action == "launch":
+        return launch(args)
+    report(args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -67,7 +67,8 @@ def test_dry_run_lists_the_runs_and_a_sweep_folder_keeps_its_command(tmp_path, c
     assert "2 run(s), 0 finished, 2 to run" in out and "0-seed=1" in out and "1-seed=2" in out
     assert not (tmp_path / "s").exists()
     (tmp_path / "s").mkdir()
-    (tmp_path / "s" / "sweep.json").write_text(json.dumps({"overrides": ["seed=7"], "subdir": None, "runs": ["0"]}))
+    (tmp_path / "s" / "sweep.json").write_text(json.dumps({"sweeps": [{"overrides": ["seed=7"], "subdir": None,
+                                                                          "runs": ["0"]}]}))
     assert main(["seed=1,2", *TINY, "--storage", str(tmp_path), "--name", "s", "--dry-run"]) == 2
     assert "holds another sweep (overrides seed=7)" in capsys.readouterr().err
 
@@ -121,4 +122,12 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     experiments = sorted(p.name for p in (sweep / "tune").iterdir())
     assert main(argv) == 0
     assert "4 run(s), 4 finished, 0 to run" in capsys.readouterr().out
+    assert sorted(p.name for p in (sweep / "tune").iterdir()) == experiments
+
+    # asked for, every finished run is evaluated under the shifts, in one report
+    assert main([*argv, "--evaluate-shifts", "train,color_easy", "--eval-episodes", "1"]) == 0
+    returns = rows(sweep / "evaluation-train_color_easy" / "returns.csv")
+    assert sorted({(r["shift"], r["run"].split(" ")[0]) for r in returns}) == sorted(
+        (shift, str(sweep / name)) for shift in ("train", "color_easy") for name in
+        ("0-seed=1,strategy=none", "1-seed=1,strategy=rad", "2-seed=2,strategy=none", "3-seed=2,strategy=rad"))
     assert sorted(p.name for p in (sweep / "tune").iterdir()) == experiments

@@ -2,7 +2,7 @@
 report across them.
 
     rl-aug sweep strategy=drq,svea,soda task=cartpole-swingup seed=1-5 frames=100000 --cpus-per-trial 1
-    rl-aug sweep ... --address ray://head:10001 --storage /shared/sweeps      # on a cluster (or RAY_ADDRESS)
+    rl-aug sweep ... --address auto --storage /shared/sweeps   # on a cluster made with `ray start` (or RAY_ADDRESS)
     rl-aug sweep ... --evaluate-shifts color_hard,video_easy                   # then rl-aug evaluate on every run
 
 The grid uses `rl-aug train`'s override grammar (Hydra's: key=a,b,c, key=range(1,4), seed=1-5, +key, ~key). Every
@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                         "{num}: the run's number; default '<num>-<swept key=value,...>')")
     p.add_argument("--config-dir", action="append", default=[], help="a folder of your own configs, as rl-aug train")
     p.add_argument("--address", default=None,
-                   help="a Ray cluster to join (default: $RAY_ADDRESS; unset: start Ray on this machine)")
+                   help="a Ray cluster to join: 'auto' (the one this machine joined with `ray start`), HOST:PORT or "
+                        "ray://HOST:10001 (default: $RAY_ADDRESS; unset: start Ray on this machine)")
     p.add_argument("--num-cpus", type=count(1), default=None,
                    help="CPUs Ray may use when it starts on this machine (default: all)")
     p.add_argument("--cpus-per-trial", type=_fraction, default=1.0, help="CPUs each trial holds (default 1)")
@@ -104,12 +105,13 @@ def main(argv: list[str]) -> int:
         return 2
     record = {"overrides": args.overrides, "subdir": args.subdir, "runs": [j.name for j in jobs]}
     record_path = sweep_dir / "sweep.json"
-    if record_path.is_file():
-        saved = json.loads(record_path.read_text())
-        if saved != record:
-            print(f"rl-aug sweep: {sweep_dir} holds another sweep (overrides {' '.join(saved['overrides'])}); "
-                  "choose another --name or --storage", file=sys.stderr)
-            return 2
+    records = json.loads(record_path.read_text())["sweeps"] if record_path.is_file() else []
+    if records and record not in records and (args.subdir is None or any(r["subdir"] is None for r in records)):
+        # Default run names are numbered by the grid: another grid in the same folder would mix runs up. With a
+        # --subdir naming the swept values, sweeps may share a folder (a benchmark adds seeds and methods over time).
+        print(f"rl-aug sweep: {sweep_dir} holds another sweep (overrides {' '.join(records[-1]['overrides'])}); "
+              "choose another --name or --storage", file=sys.stderr)
+        return 2
     todo = [j for j in jobs if not j.finished()]
     print(f"rl-aug sweep: {sweep_dir}: {len(jobs)} run(s), {len(jobs) - len(todo)} finished, {len(todo)} to run",
           flush=True)
@@ -119,9 +121,10 @@ def main(argv: list[str]) -> int:
             print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
         return 0
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    tmp = record_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, record_path)
+    if record not in records:
+        tmp = record_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
+        os.replace(tmp, record_path)
 
     failed: dict[str, str | None] = {}
     if todo:
