@@ -308,7 +308,9 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
             except OmegaConfBaseException as exc:
                 raise ConfigError(f"bad run config {choice!r}: {str(exc).splitlines()[0]}") from None
             continue
-        if str(choice) != str(cfg[group].get("name")):
+        # A group file may be a named variant (strategy/svea_overlay.yaml builds `svea`): compare what it builds.
+        built = _load_group(group, str(choice), dirs).get("name", choice) if group in ("agent", "strategy") else choice
+        if str(built) != str(cfg[group].get("name")):
             raise ConfigError(f"cannot resume {run_dir} with {group}={choice}: the run was made with "
                               f"{group} {cfg[group].get('name')!r}; resume without it, or start a new run_dir")
     def value(key: str) -> Any:

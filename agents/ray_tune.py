@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -28,14 +29,19 @@ from rl_aug.agents.sweep import Job
 # after its checkpoint at or past <frame>, as a crashed machine would.
 KILL_ENV = "RL_AUG_SWEEP_KILL"
 # Environment variables that reach every worker (on a cluster too): the GL backend, thread counts, rl-aug's own.
+GL_CHOSEN_ENV = "RL_AUG_GL_CHOSEN"  # set by the CLI when it chose MUJOCO_GL itself (rl_aug/cli/__init__.py)
 FORWARDED = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "MUJOCO_EGL_DEVICE_ID", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def worker_env(cpus_per_trial: float) -> dict[str, str]:
     """The env vars of the workers: the forwarded ones that are set here, RL_AUG_* ones, and the thread count
-    (OMP_NUM_THREADS = the trial's CPUs, unless set)."""
+    (OMP_NUM_THREADS = the trial's CPUs, unless set). MUJOCO_GL is forwarded only when the user set it: a trial
+    otherwise picks the backend its own node has (rl_aug.gl.choose_backend)."""
     env = {k: v for k, v in os.environ.items() if k in FORWARDED or k.startswith("RL_AUG_")}
-    env.setdefault("MUJOCO_GL", "egl")
+    if os.environ.get(GL_CHOSEN_ENV):  # chosen for this machine by the CLI, not by the user
+        env.pop("MUJOCO_GL", None)
+        env.pop("PYOPENGL_PLATFORM", None)
+        env.pop(GL_CHOSEN_ENV, None)
     env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus_per_trial))))
     return env
 
@@ -51,6 +57,26 @@ def _redirect_output(log: Path) -> None:
     os.close(fd)
 
 
+def start_overrides(overrides: list[str], run_dir: Path, marker: Path) -> list[str]:
+    """How a trial starts its run: new (and `marker` records that this sweep started it), resumed from the run's
+    checkpoint, or, when this sweep started it and it died before its first checkpoint, started again
+    (overwrite=true). A folder with files, no checkpoint and no marker is not the sweep's: refused, never deleted."""
+    from rl_aug.agents import checkpoint
+
+    started = run_dir.is_dir() and any(run_dir.iterdir())
+    if not started:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{socket.gethostname()} {os.getpid()}\n")
+        return list(overrides)
+    if checkpoint.find(run_dir / "checkpoint") is not None:
+        return [*overrides, "resume=true"]
+    if not marker.is_file():
+        raise FileExistsError(f"{run_dir} holds files but no checkpoint, and this sweep did not start it: move it "
+                              "away (a sweep deletes nothing it did not make)")
+    print(f"[sweep] {run_dir} holds no checkpoint yet: starting the run again", flush=True)
+    return [*overrides, "overwrite=true"]
+
+
 def trial(config: dict[str, Any]) -> None:
     """One Tune trial: train (or resume) the run of `config["job"]` and report each evaluation.
 
@@ -58,23 +84,20 @@ def trial(config: dict[str, Any]) -> None:
     (frame, step, episode_return, episode_return_std, episodes) plus frames (the budget), fps (frames per second
     of wall time since the previous report, evaluations included) and restarts (how many earlier starts this run
     had)."""
-    from rl_aug.agents import checkpoint
     from rl_aug.agents.config import compose
     from rl_aug.agents.train import Trainer
+
+    from rl_aug.gl import choose_backend
 
     config = config["job"]
     sweep_dir = Path(config["sweep_dir"])
     name = str(config["name"])
-    _redirect_output(sweep_dir / "logs" / f"{name.replace('/', '_')}.log")
+    safe = name.replace("/", "_")
+    _redirect_output(sweep_dir / "logs" / f"{safe}.log")
+    choose_backend()  # MUJOCO_GL as the user set it, else EGL / OSMesa, whichever this node has
     overrides = list(config["overrides"])
     run_dir = Path(next(o.split("=", 1)[1] for o in overrides if o.startswith("run_dir=")))
-    started = run_dir.is_dir() and any(run_dir.iterdir())
-    if started and checkpoint.find(run_dir / "checkpoint") is None:
-        # Killed before its first checkpoint: nothing to resume, and everything there is this trial's own.
-        print(f"[sweep] {run_dir} holds no checkpoint yet: starting the run again", flush=True)
-        overrides.append("overwrite=true")
-    elif started:
-        overrides.append("resume=true")
+    overrides = start_overrides(overrides, run_dir, sweep_dir / ".started" / safe)
     cfg = compose(overrides, config.get("config_dirs"))
     trainer = Trainer(cfg, overrides=overrides)
     restarts = max(0, len(_starts(run_dir)) - 1)
@@ -211,7 +234,11 @@ def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = Non
     grid = tuner.fit()
     errors: dict[str, str | None] = {}
     for result in grid:
-        errors[result.config["job"]["name"]] = None if result.error is None else f"{type(result.error).__name__}: " \
-            f"{str(result.error).strip().splitlines()[-1] if str(result.error).strip() else ''}"
+        error = result.error
+        if error is None:
+            errors[result.config["job"]["name"]] = None
+            continue
+        text = str(error).strip().splitlines()
+        last = text[-1] if text else ""
+        errors[result.config["job"]["name"]] = last if isinstance(error, str) else f"{type(error).__name__}: {last}"
     return errors
-

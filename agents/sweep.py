@@ -38,13 +38,12 @@ class Job:
         return Path(self.cfg.run_dir)
 
     def finished(self) -> bool:
-        """The run trained its whole budget (its result.json says so)."""
-        return finished(self.run_dir, int(self.cfg.frames))
+        """The run trained its whole budget (its result.json says so): `frames` rounded down to whole agent steps."""
+        repeat = int(self.cfg.task.action_repeat)
+        return finished(self.run_dir, int(self.cfg.frames) // repeat * repeat)
 
-    def resume_overrides(self) -> list[str]:
-        """The overrides that start the run, or continue it exactly when its directory holds a run."""
-        started = self.run_dir.is_dir() and any(self.run_dir.iterdir())
-        return [*self.overrides, "resume=true"] if started else list(self.overrides)
+    def started(self) -> bool:
+        return self.run_dir.is_dir() and any(self.run_dir.iterdir())
 
 
 def _dirname(num: int, overrides: list[str], swept: list[str], subdir: str | None, cfg: DictConfig) -> str:
@@ -82,10 +81,13 @@ def plan(argv: list[str], base: Path, config_dirs: list[str] | None = None, subd
     jobs: list[Job] = []
     for num, overrides in enumerate(runs):
         job = [o for o in overrides if not o.startswith("run_dir=")]
-        cfg = compose(job, config_dirs)
-        name = _dirname(num, job, swept, subdir, cfg)
-        cfg.run_dir = str(base / name)
-        jobs.append(Job(num, name, [*job, f"run_dir={base / name}"], cfg))
+        name = _dirname(num, job, swept, subdir, compose(job, config_dirs))
+        job.append(f"run_dir={base / name}")
+        # A run directory that holds a run is checked now against its saved config, as its resume will be: a sweep
+        # never finds out half-way that a folder holds another run.
+        holds_run = (base / name / "config.yaml").is_file()
+        cfg = compose([*job, "resume=true"] if holds_run else job, config_dirs)
+        jobs.append(Job(num, name, job, cfg))
     names = [j.name for j in jobs]
     clash = next((n for n in names if names.count(n) > 1), None)
     if clash is not None:

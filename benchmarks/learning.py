@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,7 @@ def sweep_command(args: argparse.Namespace) -> list[str]:
             f"frames={args.frames}", "run=benchmark", f"run.eval_every_frames={args.eval_every}",
             f"run.eval_episodes={args.eval_episodes}", f"run.num_threads={args.threads}", *args.set,
             "--storage", str(args.root), "--name", args.task, "--subdir", "{strategy}/seed{seed}",
-            "--cpus-per-trial", str(args.threads), *args.sweep_args]
+            "--cpus-per-trial", str(args.threads), *shlex.split(args.sweep_args)]
 
 
 def launch(args: argparse.Namespace) -> int:
@@ -209,8 +210,8 @@ def main() -> int:
                         help="torch threads per run (1: two runs share 2 cores; 2: one run alone on 2 cores)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="more `rl-aug train` overrides, e.g. run.checkpoint_every_frames=2000")
-    parser.add_argument("--sweep-args", nargs="*", default=[], metavar="ARG",
-                        help="options for rl-aug sweep, e.g. --address=auto --max-concurrent=2")
+    parser.add_argument("--sweep-args", default="", metavar="'ARGS'",
+                        help="options for rl-aug sweep in one string, e.g. --sweep-args='--address auto --max-concurrent 2'")
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "benchmarks" / "learning")
     args = parser.parse_args()
     if args.methods is None:

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from rl_aug.agents.config import compose
+from omegaconf import OmegaConf
+from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.sweep import plan
 from rl_aug.agents.train import Trainer
 
@@ -46,6 +47,7 @@ def test_plan_names_runs_by_their_swept_values_or_a_template(tmp_path):
     (["seed=1,2", "--subdir", "{strategy}"], r"gives 'drq' to 2 runs: name every swept key in it \(seed\)"),
     (["seed=1,2", "--subdir", "{sed}"], r"\{sed\} is not a value of this sweep.s config"),
     (["seed=1,2", "run_dir=x"], "run_dir, resume and overwrite are the sweep's to set"),
+    (["seed=1,2", "--address", "ray://head:10001"], "got the Ray Client address 'ray://head:10001'"),
     ([], "expected overrides, e.g. strategy=drq,svea seed=1-3"),
 ])
 def test_bad_sweep_specs_are_named_and_start_nothing(tmp_path, capsys, argv, phrase):
@@ -73,6 +75,71 @@ def test_dry_run_lists_the_runs_and_a_sweep_folder_keeps_its_command(tmp_path, c
     assert "holds another sweep (overrides seed=7)" in capsys.readouterr().err
 
 
+def test_a_folder_holding_another_runs_config_is_refused_before_anything_starts(tmp_path):
+    jobs = plan(["seed=1", "strategy=drq", *TINY], tmp_path, subdir="seed{seed}")
+    jobs[0].run_dir.mkdir()
+    OmegaConf.save(jobs[0].cfg, jobs[0].run_dir / "config.yaml")  # a run of drq lives in seed1/
+    assert plan(["seed=1", "strategy=drq", *TINY], tmp_path, subdir="seed{seed}")[0].cfg.resume  # same: resumable
+    with pytest.raises(ConfigError, match=r"cannot resume .*seed1 with strategy=svea: the run was made with strategy 'drq'"):
+        plan(["seed=1", "strategy=svea", *TINY], tmp_path, subdir="seed{seed}")
+
+
+def test_a_named_variant_of_a_strategy_resumes(tmp_path):
+    """strategy=svea_overlay builds `svea` (with overlay): its runs resume under the same pick."""
+    cfg = compose(["strategy=svea_overlay", *TINY, f"run_dir={tmp_path}"])
+    assert (cfg.strategy.name, cfg.strategy.strong) == ("svea", "overlay(alpha=0.5)")
+    OmegaConf.save(cfg, tmp_path / "config.yaml")
+    again = compose(["strategy=svea_overlay", *TINY, f"run_dir={tmp_path}", "resume=true"])
+    assert again.strategy.strong == "overlay(alpha=0.5)"
+
+
+def test_a_run_is_finished_at_its_budget_in_whole_agent_steps(tmp_path):
+    job = plan(["seed=1", *TINY, "frames=500"], tmp_path)[0]  # action repeat 8: the run stops at 496 frames
+    job.run_dir.mkdir()
+    (job.run_dir / "result.json").write_text(json.dumps({"frame": 488}))
+    assert not job.finished()
+    (job.run_dir / "result.json").write_text(json.dumps({"frame": 496}))
+    assert job.finished()
+
+
+def test_one_sweep_at_a_time_in_a_folder(tmp_path):
+    import os
+    import socket
+
+    from rl_aug.cli.sweep import SweepLock, SweepLocked
+
+    with SweepLock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == f"{socket.gethostname()} {os.getpid()}"
+        with pytest.raises(SweepLocked, match=f"another rl-aug sweep \\(host {socket.gethostname()}, pid {os.getpid()}\\)"):
+            SweepLock(tmp_path).__enter__()
+    assert not (tmp_path / ".lock").exists()
+    dead = 2**22 + 12345  # above Linux's pid_max: no such process
+    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {dead}")
+    with SweepLock(tmp_path):  # a stale lock of a dead process on this host is taken over
+        assert (tmp_path / ".lock").read_text().endswith(str(os.getpid()))
+
+
+def test_a_trial_resumes_restarts_or_refuses_by_what_its_folder_holds(tmp_path):
+    pytest.importorskip("ray")
+    from rl_aug.agents.ray_tune import start_overrides
+
+    run, marker = tmp_path / "run", tmp_path / ".started" / "run"
+    assert start_overrides(["seed=1"], run, marker) == ["seed=1"] and marker.is_file()  # new: marked as the sweep's
+    run.mkdir()
+    (run / "train.csv").write_text("frame\n")
+    assert start_overrides(["seed=1"], run, marker) == ["seed=1", "overwrite=true"]  # ours, died before a checkpoint
+    (run / "checkpoint").mkdir()
+    for name in ("state.pt", "replay.npz"):
+        (run / "checkpoint" / name).write_bytes(b"x")
+    assert start_overrides(["seed=1"], run, marker) == ["seed=1", "resume=true"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("a user's")
+    with pytest.raises(FileExistsError, match="this sweep did not start it"):
+        start_overrides(["seed=1"], other, tmp_path / ".started" / "other")
+    assert (other / "notes.txt").read_text() == "a user's"
+
+
 def test_the_default_name_is_the_same_for_the_same_command(tmp_path, capsys):
     for _ in range(2):
         assert main(["seed=1,2", *TINY, "--storage", str(tmp_path), "--dry-run"]) == 0
@@ -88,10 +155,11 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     monkeypatch.setenv(KILL_ENV, f"{killed}@1000")  # SIGKILL that trial's worker after its checkpoint at 1000 frames
     monkeypatch.setenv("MUJOCO_GL", "egl")
     monkeypatch.setenv("RAY_worker_niceness", "0")  # Ray's default (15) starves trials beside the other test worker
-    argv = ["seed=1,2", "strategy=none,rad", *TINY, "--storage", str(tmp_path), "--name", "s", "--num-cpus", "2"]
+    monkeypatch.chdir(tmp_path)  # a relative --storage: trials run in Tune's own working folders, not here
+    argv = ["seed=1,2", "strategy=none,rad", *TINY, "--storage", "sweeps", "--name", "s", "--num-cpus", "2"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    sweep = tmp_path / "s"
+    sweep = tmp_path / "sweeps" / "s"
     assert "4 run(s), 0 finished, 4 to run" in out and "4/4 run(s) finished" in out
     assert f"[sweep] {killed}: restarting (worker lost)" in out
     assert (sweep / f".killed-{killed}").exists()
@@ -117,6 +185,7 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     report = (sweep / "report" / "report.md").read_text()
     assert "| cartpole-swingup | sac-none | 2 | 2000 |" in report and "| cartpole-swingup | sac-rad | 2 | 2000 |" in report
     assert "Probability of improvement" in report and (sweep / "report" / "runs.csv").is_file()
+    assert not (sweep / ".lock").exists()
 
     # the same command again: every run is finished, no trial starts (no new Tune experiment)
     experiments = sorted(p.name for p in (sweep / "tune").iterdir())

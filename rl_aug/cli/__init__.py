@@ -60,6 +60,8 @@ def _choose_gl(subcommand: str) -> None:
 
     was_set = bool(os.environ.get("MUJOCO_GL"))
     chosen = choose_backend()
+    if chosen and not was_set:
+        os.environ["RL_AUG_GL_CHOSEN"] = "1"  # a sweep does not impose this machine's choice on other nodes
     if chosen and not was_set and subcommand != "augment":
         print(f"rl-aug {subcommand}: MUJOCO_GL was unset and no display was found: using MUJOCO_GL={chosen}",
               file=sys.stderr)

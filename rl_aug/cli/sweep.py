@@ -94,43 +94,105 @@ def main(argv: list[str]) -> int:
         print("rl-aug sweep: run_dir, resume and overwrite are the sweep's to set (runs go under --storage/--name, "
               "and a re-run resumes them); drop them from the overrides", file=sys.stderr)
         return 2
+    address = args.address or os.environ.get("RAY_ADDRESS") or None
+    if address and address.startswith("ray://"):
+        print(f"rl-aug sweep: expected a cluster address this machine belongs to ('auto' after `ray start`, or "
+              f"HOST:PORT), got the Ray Client address {address!r}: with Ray Client the sweep would run on the head "
+              "node while its runs are checked here; run rl-aug sweep on a node of the cluster", file=sys.stderr)
+        return 2
+    # Trials run in Tune's own working folders: every path they get must be absolute.
+    args.storage = args.storage.absolute()
+    args.config_dir = [str(Path(d).absolute()) for d in args.config_dir]
     overrides = _defaults(args.overrides, args.cpus_per_trial)
     name = args.name or "sweep-" + hashlib.sha1(
         json.dumps([args.overrides, args.subdir]).encode()).hexdigest()[:8]
     sweep_dir = args.storage / name
-    try:
-        jobs = plan(overrides, sweep_dir, args.config_dir, args.subdir)
-    except ConfigError as exc:
-        print(f"rl-aug sweep: {exc}", file=sys.stderr)
-        return 2
-    record = {"overrides": args.overrides, "subdir": args.subdir, "runs": [j.name for j in jobs]}
+    record = {"overrides": args.overrides, "subdir": args.subdir}
     record_path = sweep_dir / "sweep.json"
     records = json.loads(record_path.read_text())["sweeps"] if record_path.is_file() else []
     if records and record not in records and (args.subdir is None or any(r["subdir"] is None for r in records)):
         # Default run names are numbered by the grid: another grid in the same folder would mix runs up. With a
-        # --subdir naming the swept values, sweeps may share a folder (a benchmark adds seeds and methods over time).
+        # --subdir naming the swept values, sweeps may share a folder (a benchmark adds seeds and methods over time;
+        # a run folder that holds a run of another config is refused by the plan, which checks it like a resume).
         print(f"rl-aug sweep: {sweep_dir} holds another sweep (overrides {' '.join(records[-1]['overrides'])}); "
               "choose another --name or --storage", file=sys.stderr)
+        return 2
+    try:
+        jobs = plan(overrides, sweep_dir, args.config_dir or None, args.subdir)
+    except ConfigError as exc:
+        print(f"rl-aug sweep: {exc}", file=sys.stderr)
         return 2
     todo = [j for j in jobs if not j.finished()]
     print(f"rl-aug sweep: {sweep_dir}: {len(jobs)} run(s), {len(jobs) - len(todo)} finished, {len(todo)} to run",
           flush=True)
     if args.dry_run:
         for j in jobs:
-            state = "finished" if j.finished() else ("started" if j.run_dir.is_dir() else "new")
+            state = "finished" if j.finished() else ("started" if j.started() else "new")
             print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
         return 0
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    if record not in records:
-        tmp = record_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
-        os.replace(tmp, record_path)
+    try:
+        with SweepLock(sweep_dir):
+            if record not in records:
+                tmp = record_path.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
+                os.replace(tmp, record_path)
+            return _sweep(args, jobs, todo, sweep_dir, address)
+    except SweepLocked as exc:
+        print(f"rl-aug sweep: {exc}", file=sys.stderr)
+        return 2
 
+
+class SweepLocked(RuntimeError):
+    """Another rl-aug sweep is running in this sweep folder."""
+
+
+class SweepLock:
+    """<sweep>/.lock, created exclusively (O_EXCL, which also holds on NFS), naming host and pid: two commands
+    never drive the same runs at once. A lock left by a process that died on this host is taken over."""
+
+    def __init__(self, sweep_dir: Path) -> None:
+        self.path = sweep_dir / ".lock"
+
+    def __enter__(self) -> SweepLock:  # noqa: PYI034
+        import socket
+
+        me = f"{socket.gethostname()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                host, _, pid = self.path.read_text().strip().partition(" ")
+                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                    self.path.unlink(missing_ok=True)  # its process is gone: a stale lock
+                    continue
+                raise SweepLocked(f"another rl-aug sweep (host {host}, pid {pid}) is running in {self.path.parent}; "
+                                  f"wait for it, or delete {self.path} if that process is gone") from None
+            os.write(fd, me.encode())
+            os.close(fd)
+            return self
+        raise SweepLocked(f"could not take {self.path}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, address: str | None) -> int:
     failed: dict[str, str | None] = {}
     if todo:
-        failed = _run_on_ray(args, todo, sweep_dir)
+        failed = _run_on_ray(args, todo, sweep_dir, address)
     done = [j for j in jobs if j.finished()]
-    _report(args, jobs, sweep_dir)
+    _report(args, sweep_dir)
     if args.evaluate_shifts and done:
         _evaluate(args, done, sweep_dir)
     bad = {k: v for k, v in failed.items() if v is not None}
@@ -142,12 +204,11 @@ def main(argv: list[str]) -> int:
     return 1 if bad else 0
 
 
-def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path) -> dict[str, str | None]:
+def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: str | None) -> dict[str, str | None]:
     import ray
 
     from rl_aug.agents import ray_tune
 
-    address = args.address or os.environ.get("RAY_ADDRESS") or None
     init = {"address": address, "log_to_driver": False,
             "runtime_env": {"env_vars": ray_tune.worker_env(args.cpus_per_trial)}}
     if address is None:
@@ -165,20 +226,37 @@ def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path) -> dict[s
         ray.shutdown()
 
 
-def _report(args: argparse.Namespace, jobs: list, sweep_dir: Path) -> None:
-    """<sweep>/report/, rewritten from the runs each time (a derived file: the runs are the record)."""
+def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
+    """<sweep>/report/ over the finished runs of every sweep recorded in the folder, rewritten each time (a derived
+    file: the runs are the record). Unfinished runs are left out (their last evaluation is not a final return)."""
+    from rl_aug.agents.config import ConfigError
+    from rl_aug.agents.sweep import plan
     from rl_aug.evaluation.runs_report import write_runs_report
 
-    evaluated = [j.run_dir for j in jobs if (j.run_dir / "eval.csv").is_file()]
-    if not evaluated:
+    records = json.loads((sweep_dir / "sweep.json").read_text())["sweeps"]
+    runs: dict[Path, bool] = {}
+    for rec in records:
+        try:
+            jobs = plan(_defaults(rec["overrides"], args.cpus_per_trial), sweep_dir, args.config_dir or None,
+                        rec["subdir"])
+        except ConfigError as exc:
+            print(f"rl-aug sweep: the report leaves out the sweep {' '.join(rec['overrides'])}: {exc}", file=sys.stderr)
+            continue
+        for job in jobs:
+            runs[job.run_dir] = runs.get(job.run_dir, False) or job.finished()
+    done = [d for d, ok in runs.items() if ok]
+    if not done:
         return
     tmp = sweep_dir / "report.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    write_runs_report(evaluated, tmp, title=f"rl-aug sweep {' '.join(args.overrides)}")
+    title = f"rl-aug sweep {sweep_dir.name}: " + "; ".join(" ".join(r["overrides"]) for r in records)
+    write_runs_report(done, tmp, title=title)
     final = sweep_dir / "report"
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    print(f"rl-aug sweep: report of {len(evaluated)} run(s): {final / 'report.md'}")
+    left = len(runs) - len(done)
+    print(f"rl-aug sweep: report of {len(done)} finished run(s){f' ({left} unfinished left out)' if left else ''}: "
+          f"{final / 'report.md'}")
 
 
 def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path) -> None:
