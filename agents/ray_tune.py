@@ -146,7 +146,7 @@ class SweepView(tune.Callback):
 
     def __init__(self, jobs: list[Job], live: bool | None = None) -> None:
         self.rows: dict[str, dict[str, Any]] = {
-            j.name: {"status": "pending", "frame": 0, "frames": int(j.cfg.frames), "return": math.nan,
+            j.name: {"status": "pending", "frame": None, "frames": int(j.cfg.frames), "return": math.nan,
                      "fps": math.nan, "restarts": 0} for j in jobs}
         self.live = None
         if live if live is not None else sys.stdout.isatty():
@@ -166,23 +166,23 @@ class SweepView(tune.Callback):
         for col in ("run", "status", "frames", "last return", "fps", "restarts"):
             table.add_column(col, justify="left" if col in ("run", "status") else "right")
         for name, r in self.rows.items():
-            table.add_row(name, r["status"], f"{r['frame']}/{r['frames']}", _fmt(r["return"], 1), _fmt(r["fps"], 0),
+            table.add_row(name, r["status"], f"{_fmt(r['frame'], 0)}/{r['frames']}", _fmt(r["return"], 1), _fmt(r["fps"], 0),
                           str(r["restarts"]))
         return table
 
     def _event(self, trial: Any, status: str, **values: Any) -> None:
         name = trial.config["job"]["name"]
-        row = self.rows.setdefault(name, {"status": status, "frame": 0, "frames": 0, "return": math.nan,
+        row = self.rows.setdefault(name, {"status": status, "frame": None, "frames": 0, "return": math.nan,
                                           "fps": math.nan, "restarts": 0})
         row.update(status=status, **values)
         if self.live is not None:
             self.live.update(self._table())
         else:
-            print(f"[sweep] {name}: {status}, frame {row['frame']}/{row['frames']}, last return "
+            print(f"[sweep] {name}: {status}, frame {_fmt(row['frame'], 0)}/{row['frames']}, last return "
                   f"{_fmt(row['return'], 1)}, fps {_fmt(row['fps'], 0)}, restarts {row['restarts']}", flush=True)
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._event(trial, "running")
+        self._event(trial, "starting")  # frame unknown until its first evaluation (a resumed run reports later)
 
     def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
         self._event(trial, "running", frame=int(result["frame"]), frames=int(result["frames"]),
@@ -204,7 +204,7 @@ class SweepView(tune.Callback):
             self.live = None
 
 
-def _fmt(value: float, digits: int) -> str:
+def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
