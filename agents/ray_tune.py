@@ -140,6 +140,16 @@ def _starts(run_dir: Path) -> list[Any]:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
+def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
+    """A Ray task of `rl-aug sweep --evaluate-shifts`: rl-aug evaluate's episodes of one run under the shifts
+    (DMC-GB assets from $RL_AUG_DMCGB_DIR, which reaches the workers)."""
+    from rl_aug.cli.evaluate import evaluate_run as evaluate
+    from rl_aug.gl import choose_backend
+
+    choose_backend()
+    return evaluate(Path(run_dir), shifts, episodes=episodes)
+
+
 class SweepView(tune.Callback):
     """The live view of a sweep: one row per trial (status, frames, last return, fps). On a terminal a table
     redrawn in place (rich); otherwise one line per event, for logs."""

@@ -41,6 +41,44 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: int = 0, assets_dir: str | None = None,
+                 videos: int = 0, bar: bool = False) -> list:
+    """The episodes of one trained run (its config and last checkpoint) under each shift: a list of
+    rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as seeds. Raises
+    FileNotFoundError for a folder that is not a run directory or holds no checkpoint. (`rl-aug sweep
+    --evaluate-shifts` runs this per run as a Ray task.)"""
+    from omegaconf import OmegaConf
+
+    from rl_aug import envs
+    from rl_aug.agents.checkpoint import load_agent
+    from rl_aug.evaluation import evaluate_shifts
+    from rl_aug.evaluation.runs_report import method_label
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}")
+    task = OmegaConf.load(run_dir / "config.yaml").task
+
+    def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
+        return envs.make(task.name, frame_stack=task.frame_stack, size=task.size, action_repeat=task.action_repeat,
+                         render_quality=task.render_quality, shift=task.shift if shift == "train" else shift,
+                         assets_dir=assets_dir)
+
+    probe = make_env("train")
+    obs_shape = tuple(int(s) for s in probe.observation_space.shape)
+    low, high = probe.action_space.low.astype(np.float32), probe.action_space.high.astype(np.float32)
+    probe.close()
+    agent, cfg, step = load_agent(run_dir, obs_shape, int(np.prod(low.shape)))
+
+    def policy(obs):
+        return low + (agent.act(obs, step, eval_mode=True) + 1.0) * 0.5 * (high - low)
+
+    return evaluate_shifts(policy, make_env, shifts, episodes=episodes, seed=seed,
+                           label=f"{task.name} {method_label(cfg)}",
+                           run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
+                           record=videos, progress=print, bar=bar)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.out or Path("runs") / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
@@ -54,43 +92,16 @@ def main(argv: list[str]) -> int:
     if len({p.resolve() for p in args.runs}) != len(args.runs):
         print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
         return 2
-    from rl_aug import envs
-    from rl_aug.agents.checkpoint import load_agent
-    from rl_aug.evaluation import evaluate_shifts, write_report
-    from rl_aug.evaluation.runs_report import method_label
+    from rl_aug.evaluation import write_report
 
     results = []
-    from omegaconf import OmegaConf
-
     for run_dir in args.runs:
-        if not (run_dir / "config.yaml").is_file():
-            print(f"rl-aug evaluate: expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}",
-                  file=sys.stderr)
-            return 2
-        task = OmegaConf.load(run_dir / "config.yaml").task
-
-        def make_env(shift: str, task=task):  # "train": whatever the run trained on (task.shift, usually none)
-            return envs.make(task.name, frame_stack=task.frame_stack, size=task.size,
-                             action_repeat=task.action_repeat, render_quality=task.render_quality,
-                             shift=task.shift if shift == "train" else shift, assets_dir=args.assets_dir)
-
-        probe = make_env("train")
-        obs_shape = tuple(int(s) for s in probe.observation_space.shape)
-        low, high = probe.action_space.low.astype(np.float32), probe.action_space.high.astype(np.float32)
-        probe.close()
         try:
-            agent, cfg, step = load_agent(run_dir, obs_shape, int(np.prod(low.shape)))
+            results += evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed,
+                                    assets_dir=args.assets_dir, videos=args.videos, bar=True)
         except FileNotFoundError as exc:
             print(f"rl-aug evaluate: {exc}", file=sys.stderr)
             return 2
-
-        def policy(obs, agent=agent, step=step, low=low, high=high):
-            return low + (agent.act(obs, step, eval_mode=True) + 1.0) * 0.5 * (high - low)
-
-        label = f"{task.name} {method_label(cfg)}"
-        results += evaluate_shifts(policy, make_env, shifts, episodes=args.episodes, seed=args.seed, label=label,
-                                   run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
-                                   record=args.videos, progress=print, bar=True)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",
                  reps=args.reps)
     print((out / "report.md").read_text())

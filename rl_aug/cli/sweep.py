@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-concurrent", type=count(1), default=None, help="at most this many trials at once")
     p.add_argument("--evaluate-shifts", nargs="?", const="train,color_easy,color_hard,video_easy,video_hard,camera",
                    default=None, metavar="SHIFTS",
-                   help="after the sweep, rl-aug evaluate every finished run under these shifts (default when given "
-                        "without a value: the DMC-GB set train,color_easy,color_hard,video_easy,video_hard,camera)")
+                   help="after the sweep, evaluate every finished run under these shifts, one Ray task per run, into "
+                        "one report (default when given without a value: the DMC-GB set train,color_easy,color_hard,"
+                        "video_easy,video_hard,camera; DMC-GB assets from $RL_AUG_DMCGB_DIR)")
     p.add_argument("--eval-episodes", type=count(1), default=10, help="episodes per run and shift (default 10)")
     p.add_argument("--dry-run", action="store_true", help="print the runs and which are finished; start nothing")
     return p
@@ -194,7 +195,7 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
     done = [j for j in jobs if j.finished()]
     _report(args, sweep_dir)
     if args.evaluate_shifts and done:
-        _evaluate(args, done, sweep_dir)
+        _evaluate(args, done, sweep_dir, address)
     bad = {k: v for k, v in failed.items() if v is not None}
     for run, error in bad.items():
         print(f"rl-aug sweep: run {run} failed: {error} (log: {sweep_dir / 'logs' / (run.replace('/', '_') + '.log')})",
@@ -204,7 +205,7 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
     return 1 if bad else 0
 
 
-def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: str | None) -> dict[str, str | None]:
+def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) -> None:
     import ray
 
     from rl_aug.agents import ray_tune
@@ -216,6 +217,14 @@ def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: 
     print(f"rl-aug sweep: Ray {'at ' + address if address else 'on this machine'}; trial logs in "
           f"{sweep_dir / 'logs'}", flush=True)
     ray.init(**init)
+
+
+def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: str | None) -> dict[str, str | None]:
+    import ray
+
+    from rl_aug.agents import ray_tune
+
+    _init_ray(args, address, sweep_dir)
     view = ray_tune.SweepView(todo)
     try:
         return ray_tune.run(todo, sweep_dir, config_dirs=args.config_dir or None, cpus_per_trial=args.cpus_per_trial,
@@ -259,13 +268,31 @@ def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
           f"{final / 'report.md'}")
 
 
-def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path) -> None:
-    """rl-aug evaluate on every finished run, into <sweep>/evaluation-<shifts> (kept if it exists)."""
-    from rl_aug.cli.evaluate import main as evaluate
+def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: str | None) -> None:
+    """rl-aug evaluate of every finished run under the shifts, one Ray task per run (each holding a trial's CPUs and
+    GPUs), into one report in <sweep>/evaluation-<shifts> (kept if it exists)."""
+    import ray
+
+    from rl_aug.agents import ray_tune
+    from rl_aug.evaluation import write_report
 
     out = sweep_dir / ("evaluation-" + args.evaluate_shifts.replace(",", "_").replace("+", "-"))
     if out.exists():
         print(f"rl-aug sweep: {out} exists and is kept (delete it to evaluate again)")
         return
-    evaluate([*(str(j.run_dir) for j in done), "--shifts", args.evaluate_shifts, "--episodes",
-              str(args.eval_episodes), "--out", str(out)])
+    shifts = [s.strip() for s in args.evaluate_shifts.split(",") if s.strip()]
+    _init_ray(args, address, sweep_dir)
+    try:
+        task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)
+        pending = {task.remote(str(j.run_dir), shifts, args.eval_episodes): j.name for j in done}
+        results, finished = [], 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            name = pending.pop(ready[0])
+            results += ray.get(ready[0])
+            finished += 1
+            print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({finished}/{len(done)})", flush=True)
+    finally:
+        ray.shutdown()
+    write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}")
+    print(f"rl-aug sweep: evaluation of {len(done)} run(s): {out / 'report.md'}")
