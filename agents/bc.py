@@ -37,6 +37,38 @@ OUTPUTS = ("tanh", "linear")
 NOISE_SHAPES = ("one_sided", "symmetric")
 
 
+def positive_int(section: str, name: str, value) -> None:
+    """ValueError naming `section.name` unless `value` is an int >= 1 (bools are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{section}.{name} must be a positive integer, got {value!r}")
+
+
+def check_budget(section: str, epochs, steps) -> None:
+    """A BC trains for `epochs` passes over its data or for `steps` gradient steps: one of them, positive."""
+    if epochs is None and steps is None:
+        raise ValueError(f"{section}: set {section}.epochs (passes over the training set) or {section}.steps "
+                         "(gradient steps), got neither")
+    if epochs is not None:
+        positive_int(section, "epochs", epochs)
+    if steps is not None:
+        positive_int(section, "steps", steps)
+
+
+def batch_indices(n: int, batch: int, steps: int, epochs: bool, generator: torch.Generator):
+    """The rows of each gradient step: with `epochs`, shuffled passes of floor(n / batch) batches each (d3rlpy's
+    RoundIterator); otherwise `batch` rows drawn with replacement per step."""
+    per_epoch = max(1, n // batch)
+    perm = torch.randperm(n, generator=generator)
+    for step in range(steps):
+        if epochs:
+            k = step % per_epoch
+            if k == 0 and step > 0:
+                perm = torch.randperm(n, generator=generator)
+            yield perm[k * batch:(k + 1) * batch]
+        else:
+            yield torch.randint(0, n, (batch,), generator=generator)
+
+
 @dataclass
 class BCConfig:
     hidden: tuple[int, ...] = (256, 256)
@@ -52,18 +84,8 @@ class BCConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        def positive_int(name: str, value) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"bc.{name} must be a positive integer, got {value!r}")
-
-        if self.epochs is None and self.steps is None:
-            raise ValueError("bc: set bc.epochs (passes over the training set) or bc.steps (gradient steps), "
-                             "got neither")
-        if self.epochs is not None:
-            positive_int("epochs", self.epochs)
-        if self.steps is not None:
-            positive_int("steps", self.steps)
-        positive_int("batch_size", self.batch_size)
+        check_budget("bc", self.epochs, self.steps)
+        positive_int("bc", "batch_size", self.batch_size)
         if self.output not in OUTPUTS:
             raise ValueError(f"bc.output must be one of {OUTPUTS}, got {self.output!r}")
         if self.noise_shape not in NOISE_SHAPES:
@@ -180,18 +202,8 @@ def train_bc(observations: np.ndarray, actions: np.ndarray, config: BCConfig,
     optimizer = torch.optim.Adam(policy.net.parameters(), lr=config.lr)
     n, losses = len(x), []
     batch = min(config.batch_size, n)
-    per_epoch = max(1, n // batch)
-    total = config.num_steps(n)
     policy.train()
-    perm = torch.randperm(n, generator=generator)
-    for step in range(total):
-        if config.steps is None:  # epochs: shuffled passes, floor(n / batch) batches each
-            k = step % per_epoch
-            if k == 0 and step > 0:
-                perm = torch.randperm(n, generator=generator)
-            idx = perm[k * batch:(k + 1) * batch]
-        else:
-            idx = torch.randint(0, n, (batch,), generator=generator)
+    for idx in batch_indices(n, batch, config.num_steps(n), config.steps is None, generator):
         xb = x[idx]
         if config.noise_fraction > 0:
             xb = xb + noisebc_noise(xb.shape, config, generator)

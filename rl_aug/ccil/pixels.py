@@ -18,8 +18,7 @@ Frames are drawn at exactly the given state (set_state runs mj_forward). The fra
 the body poses of its last substep's start (MuJoCo integrates qpos after computing the kinematics): on Hopper at
 32 px that is at most one intensity level on ~0.1% of the pixels (tests/test_ccil_pixels.py).
 
-Status: this is the rendering half of pixel CCIL; a pixel BC trained on demos + rendered labels and its paired
-benchmark are not built yet.
+The pixel BC is agents/pixel_bc.py; benchmarks/ccil_pixels.py compares pixel BC with pixel BC + labels (paired).
 """
 
 from __future__ import annotations

@@ -201,13 +201,45 @@ def _bc_config(cfg, method: str, seed: int):
     return bc_cfg
 
 
+def fit_and_label(cfg, task, demos, seed: int, log) -> tuple[dict[str, np.ndarray], dict]:
+    """One seed's dynamics model and corrective labels as cfg.dynamics / cfg.labels configure them (the state
+    pipeline's and benchmarks/ccil_pixels.py's): (labeled data, info with dynamics_seconds, dynamics_loss,
+    label_stats, epsilon). `log(message)` gets the progress lines."""
+    from omegaconf import OmegaConf
+
+    from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics
+
+    info: dict = {}
+    dyn_cfg = _dataclass_from(DynamicsConfig, cfg.dynamics)
+    dyn_cfg.seed = seed
+    start = time.time()
+    log(f"seed {seed}: dynamics ({dyn_cfg.epochs} epochs, lipschitz {dyn_cfg.lipschitz}) ...")
+    model, dyn_hist = train_dynamics(demos.observations, demos.actions, demos.next_observations, dyn_cfg)
+    info["dynamics_seconds"] = time.time() - start
+    info["dynamics_loss"] = dyn_hist["mse"]
+    log(f"seed {seed}: dynamics done in {info['dynamics_seconds']:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
+    label_section = OmegaConf.to_container(cfg.labels, resolve=True)
+    quantile = label_section.pop("epsilon_step_quantile", None)
+    if label_section.get("epsilon") is None and quantile is not None:
+        steps = np.linalg.norm(demos.next_observations - demos.observations, axis=1)
+        label_section["epsilon"] = float(np.quantile(steps, quantile))
+    label_cfg = _dataclass_from(LabelConfig, OmegaConf.create(label_section))
+    label_cfg.seed = seed
+    env = task.make_env()
+    low, high = env.action_space.low, env.action_space.high
+    env.close()
+    labeled, stats = generate_labels(model, demos, label_cfg, low, high)
+    info["label_stats"] = stats
+    info["epsilon"] = label_cfg.epsilon
+    log(f"seed {seed}: labels {json.dumps(stats)}")
+    return labeled, info
+
+
 def run_seed(cfg, task, demos, seed: int, out: Path | None) -> tuple[dict[str, np.ndarray], dict]:
     """One seed: fit dynamics, generate labels, train each policy, evaluate; returns returns per method."""
     import torch
-    from omegaconf import OmegaConf
 
     from rl_aug.agents.bc import train_bc
-    from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics
     from rl_aug.ccil.data import save_npz_atomic
     from rl_aug.envs.ccil.evaluation import evaluate
 
@@ -216,29 +248,8 @@ def run_seed(cfg, task, demos, seed: int, out: Path | None) -> tuple[dict[str, n
     methods = list(cfg.methods)
     labeled = None
     if "ccil" in methods:
-        dyn_cfg = _dataclass_from(DynamicsConfig, cfg.dynamics)
-        dyn_cfg.seed = seed
-        start = time.time()
-        _log(cfg, f"seed {seed}: dynamics ({dyn_cfg.epochs} epochs, lipschitz {dyn_cfg.lipschitz}) ...")
-        model, dyn_hist = train_dynamics(demos.observations, demos.actions, demos.next_observations, dyn_cfg)
-        info["dynamics_seconds"] = time.time() - start
-        info["dynamics_loss"] = dyn_hist["mse"]
-        _log(cfg, f"seed {seed}: dynamics done in {info['dynamics_seconds']:.0f}s, "
-                  f"final normalized MSE {dyn_hist['mse'][-1]:.4g}")
-        label_section = OmegaConf.to_container(cfg.labels, resolve=True)
-        quantile = label_section.pop("epsilon_step_quantile", None)
-        if label_section.get("epsilon") is None and quantile is not None:
-            steps = np.linalg.norm(demos.next_observations - demos.observations, axis=1)
-            label_section["epsilon"] = float(np.quantile(steps, quantile))
-        label_cfg = _dataclass_from(LabelConfig, OmegaConf.create(label_section))
-        label_cfg.seed = seed
-        env = task.make_env()
-        low, high = env.action_space.low, env.action_space.high
-        env.close()
-        labeled, stats = generate_labels(model, demos, label_cfg, low, high)
-        info["label_stats"] = stats
-        info["epsilon"] = label_cfg.epsilon
-        _log(cfg, f"seed {seed}: labels {json.dumps(stats)}")
+        labeled, label_info = fit_and_label(cfg, task, demos, seed, lambda message: _log(cfg, message))
+        info.update(label_info)
         if out is not None:
             save_npz_atomic(out / f"labeled_seed{seed}.npz", **labeled)
     noise = task.eval_noise if cfg.eval_noise is None else float(cfg.eval_noise)
