@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                         "{num}: the run's number; default '<num>-<swept key=value,...>')")
     p.add_argument("--config-dir", action="append", default=[], help="a folder of your own configs, as rl-aug train")
     p.add_argument("--address", default=None,
-                   help="a Ray cluster to join: 'auto' (the one this machine joined with `ray start`), HOST:PORT or "
-                        "ray://HOST:10001 (default: $RAY_ADDRESS; unset: start Ray on this machine)")
+                   help="a Ray cluster to join: 'auto' (the one this machine joined with `ray start`) or HOST:PORT of "
+                        "its head (default: $RAY_ADDRESS; unset: start Ray on this machine). Ray Client (ray://) "
+                        "is refused: the sweep must run on a node of the cluster")
     p.add_argument("--num-cpus", type=count(1), default=None,
                    help="CPUs Ray may use when it starts on this machine (default: all)")
     p.add_argument("--cpus-per-trial", type=_fraction, default=1.0, help="CPUs each trial holds (default 1)")
