@@ -81,12 +81,15 @@ def plan(argv: list[str], base: Path, config_dirs: list[str] | None = None, subd
     jobs: list[Job] = []
     for num, overrides in enumerate(runs):
         job = [o for o in overrides if not o.startswith("run_dir=")]
-        name = _dirname(num, job, swept, subdir, compose(job, config_dirs))
+        cfg = compose(job, config_dirs)
+        name = _dirname(num, job, swept, subdir, cfg)
         job.append(f"run_dir={base / name}")
         # A run directory that holds a run is checked now against its saved config, as its resume will be: a sweep
         # never finds out half-way that a folder holds another run.
-        holds_run = (base / name / "config.yaml").is_file()
-        cfg = compose([*job, "resume=true"] if holds_run else job, config_dirs)
+        if (base / name / "config.yaml").is_file():
+            cfg = compose([*job, "resume=true"], config_dirs)
+        else:
+            cfg.run_dir = str(base / name)
         jobs.append(Job(num, name, job, cfg))
     names = [j.name for j in jobs]
     clash = next((n for n in names if names.count(n) > 1), None)

@@ -76,7 +76,7 @@ def render_frames(size: int, quality: str, demos, labeled) -> tuple[np.ndarray, 
     """(demo stacks (N, 3K, H, W), label stacks (M, 3K, H, W), seconds per part)."""
     import gymnasium as gym
 
-    from rl_aug.ccil.pixels import integrate_x, label_stack_qpos, render_qpos, states_to_qpos
+    from rl_aug.ccil.pixels import integrate_x, label_stack_qpos, render_qpos, stack_indices, states_to_qpos
     from rl_aug.wrappers import PixelObservation
 
     times = {}
@@ -91,10 +91,7 @@ def render_frames(size: int, quality: str, demos, labeled) -> tuple[np.ndarray, 
         start = time.time()
         log(f"rendering {n} demo frames at {size} px ...")
         frames = render_qpos(env, demo_qpos)
-        start_of = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
-        t = np.arange(n)
-        back = np.stack([np.maximum(t - (K - 1 - j), start_of) for j in range(K)], 1)  # oldest first
-        demo_stacks = frames[back].reshape(n, 3 * K, size, size)
+        demo_stacks = frames[stack_indices(starts, np.arange(n), K)].reshape(n, 3 * K, size, size)
         del frames
         times["render_demos"] = time.time() - start
         log(f"demo stacks {demo_stacks.shape}", start)

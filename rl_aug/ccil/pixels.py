@@ -48,6 +48,22 @@ def states_to_qpos(pixel_env: Any, states: np.ndarray, x: np.ndarray | float = 0
     return np.concatenate([xs[:, None], states[:, : nq - 1]], axis=1)
 
 
+def episode_start_of(episode_starts: np.ndarray) -> np.ndarray:
+    """For every row, the index of the first row of its episode."""
+    starts = np.asarray(episode_starts, dtype=bool)
+    return np.maximum.accumulate(np.where(starts, np.arange(len(starts)), 0))
+
+
+def stack_indices(episode_starts: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    """(N, k) rows of the k frames ending at each `index`, oldest first, not reaching back across the episode's
+    start (the first frame repeats there, as FrameStack does after a reset)."""
+    if k < 1:
+        raise ValueError(f"expected k >= 1 frames, got {k}")
+    start_of = episode_start_of(episode_starts)
+    index = np.asarray(index, dtype=np.int64)
+    return np.stack([np.maximum(index - (k - 1 - j), start_of[index]) for j in range(k)], axis=1)
+
+
 def integrate_x(forward_velocity: np.ndarray, dt: float, episode_starts: np.ndarray) -> np.ndarray:
     """The forward position along demos from their forward velocity (qvel[0]), 0 at every episode start
     (explicit Euler with the env's control step `dt`; the tracking camera makes its small drift invisible
@@ -56,10 +72,10 @@ def integrate_x(forward_velocity: np.ndarray, dt: float, episode_starts: np.ndar
     starts = np.asarray(episode_starts, dtype=bool)
     if v.shape != starts.shape:
         raise ValueError(f"expected one episode-start flag per velocity, got {starts.shape} for {v.shape}")
-    x = np.zeros_like(v)
-    for i in range(1, len(v)):
-        x[i] = 0.0 if starts[i] else x[i - 1] + dt * v[i - 1]
-    return x
+    step = dt * np.r_[0.0, v[:-1]]
+    step[starts] = 0.0
+    total = np.cumsum(step)
+    return total - total[episode_start_of(starts)]
 
 
 def render_qpos(pixel_env: Any, qpos: np.ndarray) -> np.ndarray:
@@ -88,17 +104,10 @@ def label_stack_qpos(demo_qpos: np.ndarray, episode_starts: np.ndarray, index: n
                      k: int) -> np.ndarray:
     """The positions of the k frames of each label: demo frames index-k+1 .. index (not crossing the episode's
     start) moved by label_qpos - demo_qpos[index]. Returns (N, k, nq), oldest frame first."""
-    if k < 1:
-        raise ValueError(f"expected k >= 1 frames, got {k}")
     demo_qpos = np.asarray(demo_qpos, dtype=np.float64)
     index = np.asarray(index, dtype=np.int64)
     label_qpos = np.atleast_2d(np.asarray(label_qpos, dtype=np.float64))
     if len(index) != len(label_qpos):
         raise ValueError(f"expected one demo index per label, got {len(index)} indices for {len(label_qpos)} labels")
-    start_of = np.maximum.accumulate(np.where(np.asarray(episode_starts, dtype=bool), np.arange(len(demo_qpos)), 0))
-    shift = label_qpos - demo_qpos[index]
-    out = np.empty((len(index), k, demo_qpos.shape[1]))
-    for j in range(k):
-        back = np.maximum(index - (k - 1 - j), start_of[index])
-        out[:, j] = demo_qpos[back] + shift
-    return out
+    rows = stack_indices(episode_starts, index, k)
+    return demo_qpos[rows] + (label_qpos - demo_qpos[index])[:, None, :]
