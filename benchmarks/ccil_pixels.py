@@ -1,11 +1,11 @@
-"""Pixel BC vs pixel BC + CCIL labels on hopper_d4rl: a paired comparison, per seed; writes
-benchmarks/results/NAME.{csv,md} after every seed.
+"""Pixel BC vs pixel BC + CCIL labels on a D4RL locomotion task (hopper_d4rl, walker2d_d4rl): a paired
+comparison, per seed; writes benchmarks/results/NAME.{csv,md} after every seed.
 
     RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ccil_pixels.py \
-        --paired ccil_pixels_hopper --seeds 5
+        --task walker2d_d4rl --paired ccil_pixels_walker2d --seeds 5
 
 Per seed:
-1. demos and the CCIL config of the task (configs/ccil/hopper_d4rl.yaml + --set overrides) through the state
+1. demos and the CCIL config of the task (configs/ccil/<task>.yaml + --set overrides) through the state
    pipeline's own functions (rl_aug.cli.ccil: load_config, validate_config, load_task_demos); the dynamics model
    and the BackTrack labels with train_dynamics / generate_labels, configured exactly as run_seed does for the
    task (seed = the run's seed);
@@ -14,14 +14,15 @@ Per seed:
    after a reset); label frame stacks from rl_aug.ccil.pixels.label_stack_qpos (the demo's frames moved by the
    label's displacement); everything rendered by a PixelObservation of --size at --render-quality;
 3. pixel BC on the demo stacks and pixel BC on demos + labels (agents.pixel_bc, same seed, --epochs);
-4. each policy for --episodes episodes of Hopper-v5 wrapped PixelObservation(--size) + FrameStack(3), with the
+4. each policy for --episodes episodes of the task's env (Hopper-v5 / Walker2d-v5) wrapped PixelObservation(--size) + FrameStack(3), with the
    task's action noise (a * (1 - n) + n * U(action box), clipped; CCIL's protocol, n = 0.01). CCIL's protocol
    also noises the *state observation*; a pixel policy never sees the state and there is no pixel counterpart
    of that noise here, so only the action half is applied. Both methods use the same episode seeds and the
    same noise stream.
 
---render-quality defaults to "fast" (256 px shadow map, no multisampling): on this CPU (llvmpipe) it draws a
-frame ~6x faster than "default"; training frames and evaluation frames use the same quality.
+--render-quality defaults to "minimal" (256 px shadow map, no multisampling, and no shadow, reflection or skybox
+pass; rl_aug.wrappers.scene): on this CPU (llvmpipe) that is what a frame costs most, and the comparison only needs
+training and evaluation frames drawn the same way, which they are. "fast" and "default" keep the usual look.
 --demo-episodes keeps only the first N demo episodes (for smoke runs; the default uses all 25).
 """
 
@@ -40,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TASK = "hopper_d4rl"
+TASKS = ("hopper_d4rl", "walker2d_d4rl")
 K = 3
 METHODS = ("pixel_bc", "pixel_ccil")
 
@@ -72,7 +73,7 @@ def make_labels(cfg, task, demos, seed: int) -> tuple[dict, dict, dict]:
     return labeled, info["label_stats"], times
 
 
-def render_frames(size: int, quality: str, demos, labeled) -> tuple[np.ndarray, np.ndarray, dict]:
+def render_frames(env_id: str, size: int, quality: str, demos, labeled) -> tuple[np.ndarray, np.ndarray, dict]:
     """(demo stacks (N, 3K, H, W), label stacks (M, 3K, H, W), seconds per part)."""
     import gymnasium as gym
 
@@ -80,7 +81,7 @@ def render_frames(size: int, quality: str, demos, labeled) -> tuple[np.ndarray, 
     from rl_aug.wrappers import PixelObservation
 
     times = {}
-    env = PixelObservation(gym.make("Hopper-v5"), size=size, render_quality=quality)
+    env = PixelObservation(gym.make(env_id), size=size, render_quality=quality)
     env.reset(seed=0)
     try:
         n = len(demos)
@@ -110,7 +111,7 @@ def render_frames(size: int, quality: str, demos, labeled) -> tuple[np.ndarray, 
     return demo_stacks, label_stacks, times
 
 
-def evaluate_pixels(policy, size: int, quality: str, episodes: int, noise: float, seed: int,
+def evaluate_pixels(policy, env_id: str, size: int, quality: str, episodes: int, noise: float, seed: int,
                     chunk: int = 10) -> np.ndarray:
     """Returns of ``episodes`` episodes (env seeds seed, seed+1, ...) with action noise only, ``chunk`` side by
     side (one batched policy call per step)."""
@@ -123,7 +124,7 @@ def evaluate_pixels(policy, size: int, quality: str, episodes: int, noise: float
     returns = np.zeros(episodes)
     for first in range(0, episodes, chunk):
         ids = list(range(first, min(episodes, first + chunk)))
-        envs = [FrameStack(PixelObservation(gym.make("Hopper-v5"), size=size, render_quality=quality), K)
+        envs = [FrameStack(PixelObservation(gym.make(env_id), size=size, render_quality=quality), K)
                 for _ in ids]
         try:
             obs = np.stack([env.reset(seed=seed + i)[0] for env, i in zip(envs, ids)])
@@ -146,7 +147,7 @@ def evaluate_pixels(policy, size: int, quality: str, episodes: int, noise: float
     return returns
 
 
-def write_results(out: Path, name: str, rows: list[dict], command: str, planned: int, elapsed: float) -> None:
+def write_results(out: Path, name: str, task: str, rows: list[dict], command: str, planned: int, elapsed: float) -> None:
     from rl_aug.cli.ccil import paired_difference
 
     with open(out / f"{name}.csv", "w", newline="") as fh:
@@ -158,13 +159,13 @@ def write_results(out: Path, name: str, rows: list[dict], command: str, planned:
     done = [s for s in seeds if all((s, m) in mean for m in METHODS)]
     lines = [f"Command: `{command}`  ",
              (f"Machine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, shared with other jobs; "
-              f"{elapsed / 60:.0f} min so far."), "", f"# Pixel BC vs pixel BC + CCIL labels on {TASK}", ""]
+              f"{elapsed / 60:.0f} min so far."), "", f"# Pixel BC vs pixel BC + CCIL labels on {task}", ""]
     if len(done) < planned:
         lines += [f"**Partial: {len(done)} of {planned} seeds finished.**", ""]
     first = rows[0]
     lines += [(f"{first['episodes']} episodes per seed and method, action noise {first['action_noise']} (no "
                f"observation noise: no pixel counterpart), {first['size']} px, frame stack {K}, "
-               f"{first['epochs']} epochs."), "",
+               f"{first['epochs']} epochs, render quality {first['render_quality']}."), "",
               "| seed | pixel BC | pixel BC + CCIL labels | difference | labels | BC steps (bc / ccil) |",
               "|---|---|---|---|---|---|"]
     by = {(r["seed"], r["method"]): r for r in rows}
@@ -182,18 +183,21 @@ def write_results(out: Path, name: str, rows: list[dict], command: str, planned:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", default="hopper_d4rl", choices=TASKS)
     parser.add_argument("--paired", metavar="NAME", required=True, help="write benchmarks/results/NAME.{csv,md}")
     parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=50, help="evaluation episodes per seed and method")
     parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     parser.add_argument("--epochs", type=int, default=10, help="pixel BC epochs (passes over its training set)")
-    parser.add_argument("--render-quality", default="fast", choices=("fast", "default"))
+    parser.add_argument("--render-quality", default="minimal", choices=("minimal", "fast", "default"))
     parser.add_argument("--demo-episodes", type=int, default=None, help="use only the first N demo episodes")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
                         help="key=value overrides of the CCIL config (e.g. dynamics.epochs=1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
+    if not args.paired or Path(args.paired).name != args.paired:
+        parser.error(f"--paired takes a plain file name (written under --out), got {args.paired!r}")
     for name in ("seeds", "episodes", "size", "epochs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
@@ -210,16 +214,16 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    cfg = load_config([f"task={TASK}", f"seeds={seeds}", f"episodes={args.episodes}", *args.overrides])
+    cfg = load_config([f"task={args.task}", f"seeds={seeds}", f"episodes={args.episodes}", *args.overrides])
     validate_config(cfg)
     task, demos, demo_path = load_task_demos(cfg)
     demos = subset_demos(demos, args.demo_episodes)
     noise = task.eval_noise if cfg.eval_noise is None else float(cfg.eval_noise)
     command = (f"RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python "
-               f"benchmarks/ccil_pixels.py --paired {args.paired} --seeds {args.seeds}"
+               f"benchmarks/ccil_pixels.py --task {args.task} --paired {args.paired} --seeds {args.seeds}"
                + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + f" --episodes {args.episodes} --size {args.size} --epochs {args.epochs}"
-               + (f" --render-quality {args.render_quality}" if args.render_quality != "fast" else "")
+               + (f" --render-quality {args.render_quality}" if args.render_quality != "minimal" else "")
                + (f" --demo-episodes {args.demo_episodes}" if args.demo_episodes else "")
                + (f" --set {' '.join(args.overrides)}" if args.overrides else ""))
     log(f"{demo_path.name}: {len(demos)} transitions; seeds {seeds}; action noise {noise}")
@@ -232,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         is_label = labeled["is_label"]
         if is_label[:len(demos)].any() or not is_label[len(demos):].all():
             raise RuntimeError("expected the labeled data to be the demos followed by the labels")
-        demo_stacks, label_stacks, render_times = render_frames(args.size, args.render_quality, demos, labeled)
+        demo_stacks, label_stacks, render_times = render_frames(task.env_id, args.size, args.render_quality, demos,
+                                                          labeled)
         times |= render_times
         eval_seed = 10_000 + 1000 * seed  # as run_seed
         for method in METHODS:
@@ -249,16 +254,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{np.mean(policy.train_losses[-max(1, len(frames) // bc_cfg.batch_size):]):.4g}", start)
             del frames
             start = time.time()
-            returns = evaluate_pixels(policy, args.size, args.render_quality, args.episodes, noise, eval_seed)
+            returns = evaluate_pixels(policy, task.env_id, args.size, args.render_quality, args.episodes, noise, eval_seed)
             times[f"eval_{method}"] = time.time() - start
             log(f"seed {seed}: {method} mean return {returns.mean():.1f} over {args.episodes} episodes", start)
-            rows.append({"task": TASK, "seed": seed, "method": method, "episodes": args.episodes,
+            rows.append({"task": args.task, "seed": seed, "method": method, "episodes": args.episodes,
                          "action_noise": noise, "size": args.size, "epochs": args.epochs,
+                         "render_quality": args.render_quality,
                          "mean_return": float(returns.mean()), "std_return": float(returns.std()),
                          "returns": " ".join(f"{r:.1f}" for r in returns),
                          "labels": int(is_label.sum()), "steps": len(policy.train_losses),
                          "seconds": round(times[f"train_{method}"] + times[f"eval_{method}"], 1)})
-        write_results(args.out, args.paired, rows, command, len(seeds), time.time() - run_start)
+        write_results(args.out, args.paired, args.task, rows, command, len(seeds), time.time() - run_start)
         log(f"seed {seed} done; stage seconds " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()), seed_start)
     log(f"wrote {args.out / args.paired}.csv and .md", run_start)
     return 0

@@ -1,16 +1,17 @@
-"""Frames per second of pixel dm_control envs: default vs fast rendering, with and without each shift.
+"""Frames per second of pixel dm_control envs: default vs fast (vs minimal) rendering, with and without each shift.
 
 Measures, on one CPU core (the process pins itself to core 0 unless --no-pin, so Mesa's llvmpipe
 renderer cannot spread over both cores: the figure is per core):
-1. render only: 84x84 frames/s of `mujoco.Renderer` at "default" and "fast" quality on the same states,
-   and the mean absolute pixel difference (0-255 scale) between the two over the states of a rollout;
+1. render only: 84x84 frames/s of `mujoco.Renderer` at "default", "fast" and "minimal" quality on the same
+   states, and the mean absolute pixel difference (0-255 scale) of fast to default over the states of a rollout
+   (minimal has no skybox or shadows: its frames are not meant to look like default's);
 2. the whole env: `envs.make(task, ...)` environment frames/s (agent steps x action repeat, physics,
    rendering, frame stack, shifts), over agent steps after a reset, and the cost of a reset.
 Each rate is given twice: per wall-clock second, and per CPU-second of this process (all its threads,
 `time.process_time`). On a shared machine the wall-clock rate depends on the other jobs; the CPU rate is
 the cost per core and is the figure to compare with "frames/s per core".
 
-Usage: python benchmarks/envs.py [--tasks walker-walk cartpole-swingup] [--steps 300] [--no-pin]
+Usage: python benchmarks/envs.py [--tasks walker-walk cartpole-swingup] [--steps 300] [--no-pin] [--render-only]
        [--assets-dir DIR] (DMC-GB assets; default $RL_AUG_DMCGB_DIR, else procedural videos / sampled colours)
 Prints a table and ratios; writes benchmarks/results/envs-<host>.json (or --out).
 """
@@ -40,7 +41,7 @@ SHIFTS = (None, "color_hard", "video_easy", "video_hard", "camera", "color_hard+
 def render_only(task: str, size: int, frames: int) -> dict:
     """Frames/s of bare 84x84 rendering at each quality, and the pixel difference fast vs default."""
     from rl_aug import envs
-    from rl_aug.wrappers.scene import RENDER_QUALITY, _make_renderer
+    from rl_aug.wrappers.scene import RENDER_QUALITY, _make_renderer, apply_quality_flags
 
     env = envs.make(task, obs="state", seed=0)
     try:
@@ -54,7 +55,7 @@ def render_only(task: str, size: int, frames: int) -> dict:
             env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
             states.append((physics.data.qpos.copy(), physics.data.qvel.copy()))
         out, images = {}, {}
-        for quality in ("default", "fast"):
+        for quality in ("default", "fast", "minimal"):
             renderer = _make_renderer(model, size, size, RENDER_QUALITY[quality])
             try:
                 images[quality] = []
@@ -62,10 +63,12 @@ def render_only(task: str, size: int, frames: int) -> dict:
                     physics.data.qpos[:], physics.data.qvel[:] = qpos, qvel
                     physics.forward()
                     renderer.update_scene(data, camera=camera)
+                    apply_quality_flags(renderer.scene, RENDER_QUALITY[quality])
                     images[quality].append(renderer.render().astype(np.int16))
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(frames):
                     renderer.update_scene(data, camera=camera)
+                    apply_quality_flags(renderer.scene, RENDER_QUALITY[quality])
                     renderer.render()
                 out[f"render_fps_{quality}"] = frames / (time.perf_counter() - start)
                 out[f"render_fps_per_cpu_s_{quality}"] = frames / (time.process_time() - cpu)
@@ -115,6 +118,7 @@ def main() -> int:
     parser.add_argument("--render-frames", type=int, default=300)
     parser.add_argument("--assets-dir", default=None)
     parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one core")
+    parser.add_argument("--render-only", action="store_true", help="measure rendering only, not the whole env")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -130,10 +134,13 @@ def main() -> int:
         r = row["render"]
         print(f"{task}: render {args.size}x{args.size} frames per CPU-second: default "
               f"{r['render_fps_per_cpu_s_default']:.0f}, fast {r['render_fps_per_cpu_s_fast']:.0f} "
-              f"(x{r['render_fps_per_cpu_s_fast'] / r['render_fps_per_cpu_s_default']:.2f}); per wall-second: "
+              f"(x{r['render_fps_per_cpu_s_fast'] / r['render_fps_per_cpu_s_default']:.2f}), minimal "
+              f"{r['render_fps_per_cpu_s_minimal']:.0f} (x{r['render_fps_per_cpu_s_minimal'] / r['render_fps_per_cpu_s_fast']:.2f}"
+              f" of fast); per wall-second: "
               f"default {r['render_fps_default']:.0f}, fast {r['render_fps_fast']:.0f}; "
               f"mean |fast - default| = {r['mean_abs_pixel_diff_fast_vs_default']:.3f} / 255")
-        for quality, shift in [("default", None)] + [("fast", s) for s in SHIFTS]:
+        pipelines = [] if args.render_only else [("default", None), ("minimal", None)] + [("fast", s) for s in SHIFTS]
+        for quality, shift in pipelines:
             key = f"{quality}/{shift or 'train'}"
             row["env"][key] = env_fps(task, args.size, args.steps, quality, shift, args.assets_dir)
             e = row["env"][key]

@@ -75,7 +75,8 @@ def make(
             video_hard, camera_easy, camera (= camera_medium), camera_hard.
         assets_dir: DMC-GB asset directory (color_*.json, video_easy/, video_hard/); default
             $RL_AUG_DMCGB_DIR; unset -> sampled colours and procedural videos.
-        render_quality: "fast" (256 shadow map, no multisampling; see BENCHMARKS.md) or "default".
+        render_quality: "fast" (256 shadow map, no multisampling; see BENCHMARKS.md), "default", or "minimal"
+            (also no shadows, reflections or skybox; refused with shifts).
         augment: an `rl_aug.augment` spec applied to every observation inside the env (domain randomization).
         episode_frames: control steps per episode (DMC: 1000). The last step reports truncated=True.
         render_mode: accepted for gymnasium.make; only "rgb_array" (or None) makes sense here.

@@ -173,6 +173,30 @@ def test_render_quality_sets_the_gl_context_and_leaves_the_model_alone():
         default.close()
 
 
+def test_minimal_quality_turns_off_scene_effects_and_refuses_shifts():
+    import mujoco
+
+    fast = envs.make("walker-walk", size=32, render_quality="fast", frame_stack=1)
+    minimal = envs.make("walker-walk", size=32, render_quality="minimal", frame_stack=1)
+    try:
+        a, b = fast.reset(seed=0)[0], minimal.reset(seed=0)[0]
+        scene_fast = next(e for e in chain(fast) if isinstance(e, PixelObservation))._scene
+        scene_min = next(e for e in chain(minimal) if isinstance(e, PixelObservation))._scene
+        for flag in ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX"):
+            index = getattr(mujoco.mjtRndFlag, flag)
+            assert scene_fast.renderer.scene.flags[index] == 1
+            assert scene_min.renderer.scene.flags[index] == 0
+        assert scene_min.renderer._mjr_context.shadowSize == 256
+        sky = np.abs(a.astype(int) - b.astype(int)).mean()
+        assert sky > 4  # no skybox: the background is black instead of DMC's sky
+        assert b.min() == 0
+    finally:
+        fast.close()
+        minimal.close()
+    with pytest.raises(ValueError, match="draws no skybox, shadows or reflections"):
+        envs.make("walker-walk", size=32, render_quality="minimal", shift="color_easy")
+
+
 def test_close_frees_gl_contexts_and_the_interpreter_exits_without_egl_errors():
     code = (
         "from rl_aug import envs\n"

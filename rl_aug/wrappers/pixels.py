@@ -53,6 +53,12 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
                     "gym.make(env_id, render_mode='rgb_array')"
                 )
         self._shifts = _shifts_below(env)
+        if self._scene is not None and self._shifts and not self._scene.quality.scene_effects:
+            names = ", ".join(type(s).__name__ for s in self._shifts)
+            self._scene.close()
+            raise ValueError(f"render_quality={render_quality!r} draws no skybox, shadows or reflections, which the "
+                             f"generalization shifts below this wrapper ({names}) change or rely on: use "
+                             f"render_quality='fast' or 'default' with shifts")
         pixels = spaces.Box(0, 255, (3, height, width), np.uint8)
         if mode == "both":
             self.observation_space = spaces.Dict({"pixels": pixels, "state": env.observation_space})

@@ -24,19 +24,27 @@ class RenderQuality:
     """MuJoCo visual-quality settings that decide the cost of one offscreen frame.
 
     `None` keeps the model's own value. The shadow map (default 2048x2048 in dm_control) dominates the
-    cost of small frames; `offsamples` is the multisample count of the offscreen buffer.
+    cost of small frames; `offsamples` is the multisample count of the offscreen buffer. `scene_effects=False`
+    turns off the shadow, reflection and skybox passes of every frame (the scene flags): on llvmpipe that is
+    the largest remaining per-frame cost, but the frames look different (no shadows, a black sky), so it is
+    for pipelines that train and evaluate at that same quality, never for the DMC-GB shifts (which recolour
+    the skybox and replace the background).
     """
 
     shadowsize: int | None
     offsamples: int | None
+    scene_effects: bool = True
 
 
-# "fast": a 256 shadow map and no multisampling; speed and pixel difference to "default" are measured by
-# benchmarks/envs.py and recorded in BENCHMARKS.md, "Environments".
+# "fast": a 256 shadow map and no multisampling; "minimal": that, and no shadows, reflections or skybox at all.
+# Speed and pixel difference to "default" are measured by benchmarks/envs.py and recorded in BENCHMARKS.md,
+# "Environments".
 RENDER_QUALITY: dict[str, RenderQuality] = {
     "default": RenderQuality(shadowsize=None, offsamples=None),
     "fast": RenderQuality(shadowsize=256, offsamples=0),
+    "minimal": RenderQuality(shadowsize=256, offsamples=0, scene_effects=False),
 }
+SCENE_EFFECT_FLAGS = ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX")
 
 
 def find_mujoco(env: gym.Env) -> tuple[Any, Any] | None:
@@ -140,7 +148,8 @@ class SceneRenderer:
         if handles is None:
             raise TypeError(f"expected a MuJoCo-based env, got {type(env.unwrapped).__name__}")
         self.model, self.data = handles
-        self.renderer = _make_renderer(self.model, height, width, RENDER_QUALITY[quality])
+        self.quality = RENDER_QUALITY[quality]
+        self.renderer = _make_renderer(self.model, height, width, self.quality)
         _track(self)
         self.camera = self._camera(env, camera)
 
@@ -177,6 +186,7 @@ class SceneRenderer:
         for shift in shifts:
             shift.prepare(r)
         r.update_scene(self.data, camera=self.camera)
+        apply_quality_flags(r.scene, self.quality)
         for shift in shifts:
             shift.adjust_scene(r.scene)
         rgb = r.render()
@@ -231,6 +241,15 @@ def _track(scene: SceneRenderer) -> None:
 def _close_live_renderers() -> None:
     for scene in list(_LIVE_RENDERERS):
         scene.close()
+
+
+def apply_quality_flags(scene: Any, quality: RenderQuality) -> None:
+    """After `update_scene` (which resets the scene flags): turn off the passes `quality` leaves out."""
+    if not quality.scene_effects:
+        import mujoco
+
+        for flag in SCENE_EFFECT_FLAGS:
+            scene.flags[getattr(mujoco.mjtRndFlag, flag)] = False
 
 
 def _make_renderer(model: Any, height: int, width: int, quality: RenderQuality) -> Any:
