@@ -6,6 +6,12 @@ table over every seed: per method the mean +- std over seeds, and the paired dif
 
 A seed that appears in more than one file must agree (the same seed is the same run); a seed with a method missing
 is left out of the comparisons that need it. Prints markdown; --out writes it to a file too.
+
+One-factor-at-a-time variants: `--variant LABEL=CSV [CSV ...]` adds the runs of the same command with one override
+changed (e.g. `--set dynamics.lipschitz=spectral`); their methods are shown as `method[LABEL]` and compared, seed by
+seed, with BC and with the same method of the base runs (`ccil[LABEL] - ccil` is the factor's effect on CCIL). A
+variant may run only the methods the factor changes (`--set methods=[ccil]`); when it also ran BC on a factor BC
+does not see, `bc[LABEL] - bc` is 0 exactly if the runs are deterministic.
 """
 
 from __future__ import annotations
@@ -20,15 +26,15 @@ import numpy as np
 COMPARISONS = (("noisebc", "bc"), ("ccil", "bc"), ("bc_matched", "bc"), ("ccil", "bc_matched"))
 
 
-def load(paths: list[Path]) -> tuple[str, dict[int, dict[str, float]]]:
-    """task, {seed: {method: mean return}} over the files."""
+def load(paths: list[Path], suffix: str = "") -> tuple[str, dict[int, dict[str, float]]]:
+    """task, {seed: {method + suffix: mean return}} over the files."""
     tasks: set[str] = set()
     table: dict[int, dict[str, float]] = {}
     for path in paths:
         with open(path) as fh:
             for r in csv.DictReader(fh):
                 tasks.add(r["task"])
-                seed, method, value = int(r["seed"]), r["method"], float(r["mean_return"])
+                seed, method, value = int(r["seed"]), r["method"] + suffix, float(r["mean_return"])
                 old = table.setdefault(seed, {}).get(method)
                 if old is not None and not np.isclose(old, value):
                     raise SystemExit(f"seed {seed} {method}: {old} in one file, {value} in another (expected one run)")
@@ -38,9 +44,30 @@ def load(paths: list[Path]) -> tuple[str, dict[int, dict[str, float]]]:
     return tasks.pop(), table
 
 
+def merge_variant(table: dict[int, dict[str, float]], label: str, paths: list[Path], task: str) -> None:
+    """Add the `method[label]` columns of one variant's files to `table` (same task required)."""
+    variant_task, variant = load(paths, f"[{label}]")
+    if variant_task != task:
+        raise SystemExit(f"variant {label}: expected runs of {task}, got {variant_task}")
+    for seed, row in variant.items():
+        table.setdefault(seed, {}).update(row)
+
+
+def comparisons(methods: list[str]) -> list[tuple[str, str]]:
+    """The base comparisons, then for every variant method m[v]: m[v] - bc and m[v] - m."""
+    out = [(a, b) for a, b in COMPARISONS if a in methods and b in methods]
+    for m in methods:
+        if "[" in m:
+            base = m.split("[", 1)[0]
+            out += [(m, b) for b in dict.fromkeys(("bc", base)) if b in methods]
+    return out
+
+
 def markdown(task: str, table: dict[int, dict[str, float]], sources: list[Path]) -> str:
     seeds = sorted(table)
-    methods = [m for m in ("bc", "noisebc", "ccil", "bc_matched") if any(m in table[s] for s in seeds)]
+    present = {m for s in seeds for m in table[s]}
+    base = [m for m in ("bc", "noisebc", "ccil", "bc_matched") if m in present]
+    methods = base + sorted(m for m in present if "[" in m)
     lines = [f"# CCIL on {task}: {len(seeds)} seeds combined ({', '.join(str(s) for s in seeds)})", "",
              "Sources: " + ", ".join(f"`{p.name}`" for p in sources), "",
              "| method | seeds | return (mean +- std over seeds) |", "|---|---|---|"]
@@ -49,7 +76,7 @@ def markdown(task: str, table: dict[int, dict[str, float]], sources: list[Path])
         lines.append(f"| {m} | {len(v)} | {v.mean():.1f} +- {v.std(ddof=1) if len(v) > 1 else 0:.1f} |")
     lines += ["", "Paired differences (same seed; s.e. = std(ddof 1) / sqrt(n)):", "",
               "| comparison | seeds | mean | s.e. | seeds above 0 |", "|---|---|---|---|---|"]
-    for a, b in COMPARISONS:
+    for a, b in comparisons(methods):
         d = np.array([table[s][a] - table[s][b] for s in seeds if a in table[s] and b in table[s]])
         if len(d) == 0:
             continue
@@ -61,9 +88,20 @@ def markdown(task: str, table: dict[int, dict[str, float]], sources: list[Path])
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("csvs", nargs="+", type=Path)
+    p.add_argument("--variant", nargs="+", action="append", default=[], metavar="LABEL=CSV",
+                   help="a one-factor variant: LABEL=CSV, then more CSVs of the same variant")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    text = markdown(*load(args.csvs), args.csvs)
+    task, table = load(args.csvs)
+    sources = list(args.csvs)
+    for spec in args.variant:
+        label, sep, first = spec[0].partition("=")
+        if not sep or not label or not first or "[" in label or "]" in label:
+            p.error(f"--variant expects LABEL=CSV [CSV ...] with a label free of brackets, got {spec[0]!r}")
+        paths = [Path(first), *map(Path, spec[1:])]
+        merge_variant(table, label, paths, task)
+        sources += paths
+    text = markdown(task, table, sources)
     print(text, end="")
     if args.out is not None:
         args.out.write_text(text)
