@@ -8,6 +8,8 @@
 --paired NAME (one task): the paired comparison; after every seed the run's per-seed table (results.csv) and
 report (results.md: per-seed paired differences with standard errors) are copied to
 benchmarks/results/NAME.{csv,md} with the command, so an unfinished run leaves a partial table that says so.
+`--resume RUN_DIR` continues such a run (the pipeline's resume=: its saved config, finished seeds read back; with
+--seeds / --first-seed, the seeds to reach, which may add seeds) into the same NAME.
 
 Each task runs the `rl-aug ccil` pipeline (configs/ccil/<task>.yaml) into runs/ccil_bench/<task>-<time>;
 the table reports mean +- std over seeds of per-seed mean returns (CCIL's protocol) and says, per
@@ -37,7 +39,7 @@ from rl_aug.cli.ccil import load_config, run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=[t for t in TASKS if TASKS[t].demo_path.exists()])
-    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default 5)")
     parser.add_argument("--first-seed", type=int, default=0,
                         help="seeds first..first+seeds-1 (continue a paired comparison that stopped, into a new NAME)")
     parser.add_argument("--episodes", type=int, default=100)
@@ -45,9 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
                         help="extra key=value pipeline overrides for every task")
     parser.add_argument("--paired", metavar="NAME", help="paired comparison of one task into results/NAME.{csv,md}")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="with --paired: continue this run directory")
     args = parser.parse_args(argv)
+    if args.resume is not None and not args.paired:
+        parser.error("--resume continues a paired comparison: give --paired NAME too")
+    if args.resume is not None and args.overrides:
+        parser.error(f"--resume keeps the run's own config; --set {' '.join(args.overrides)} would change it")
+    seeds_given = args.seeds is not None
+    args.seeds = 5 if args.seeds is None else args.seeds
     if args.paired:
-        return paired(args)
+        return paired(args, seeds_given)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     rows = []
     for task in args.tasks:
@@ -81,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def paired(args) -> int:
+def paired(args, seeds_given: bool = True) -> int:
     import shutil
+
+    from rl_aug.cli.ccil import load_resume_config
 
     if len(args.tasks) != 1:
         raise SystemExit(f"--paired compares methods on one task, got tasks {args.tasks}")
@@ -90,12 +101,22 @@ def paired(args) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = ROOT / "runs" / "ccil_bench" / f"{task}-{stamp}"
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    cfg = load_config([f"task={task}", f"seeds={seeds}", f"episodes={args.episodes}",
-                       f"out={run_dir}", *args.overrides])
     command = (f"RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ccil.py "
                f"--paired {args.paired} --tasks {task} --seeds {args.seeds}"
                + (f" --first-seed {args.first_seed}" if args.first_seed else "") + f" --episodes {args.episodes}"
                + (f" --set {' '.join(args.overrides)}" if args.overrides else ""))
+    if args.resume is not None:
+        run_dir = args.resume.resolve()
+        cfg = load_resume_config(run_dir, [f"seeds={seeds}"] if seeds_given or args.first_seed else [])
+        if cfg.task != task:
+            raise SystemExit(f"--resume {run_dir} is a run of {cfg.task}, not of {task}")
+        command = (f"RL_AUG_CCIL_DATA=../shared/ccil MUJOCO_GL=egl OMP_NUM_THREADS=1 .venv/bin/python "
+                   f"benchmarks/ccil.py --paired {args.paired} --tasks {task} --resume {args.resume}"
+                   + (f" --seeds {args.seeds}" if seeds_given else "")
+                   + (f" --first-seed {args.first_seed}" if args.first_seed else ""))
+    else:
+        cfg = load_config([f"task={task}", f"seeds={seeds}", f"episodes={args.episodes}",
+                           f"out={run_dir}", *args.overrides])
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.time()
 
@@ -103,10 +124,10 @@ def paired(args) -> int:
         shutil.copyfile(out / "results.csv", args.out / f"{args.paired}.csv")
         header = (f"Command: `{command}`  \nMachine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, "
                   f"shared with other jobs; {(time.time() - start) / 60:.0f} min so far. "
-                  f"Run directory: {out.relative_to(ROOT)}\n\n")
+                  f"Run directory: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}\n\n")
         (args.out / f"{args.paired}.md").write_text(header + (out / "results.md").read_text())
 
-    run(cfg, on_seed=copy)
+    run(cfg, on_seed=copy, resume=args.resume is not None)
     return 0
 
 

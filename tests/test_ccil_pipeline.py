@@ -12,7 +12,15 @@ from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
 from rl_aug.ccil.data import DemoFormatError, load_demos, save_demos, validate_demos
-from rl_aug.cli.ccil import ConfigError, load_config, main, paired_difference, run, validate_config
+from rl_aug.cli.ccil import (
+    ConfigError,
+    load_config,
+    load_resume_config,
+    main,
+    paired_difference,
+    run,
+    validate_config,
+)
 
 TINY = ["seeds=[0,1]", "episodes=3", "dynamics.hidden=[32,32]", "dynamics.epochs=3", "bc.hidden=[32,32]",
         "bc.steps=30", "bc.batch_size=64", "labels.generators=[backtrack,disturbed_action]",
@@ -49,6 +57,30 @@ def test_pipeline_runs_end_to_end(tiny_demos, tmp_path):
     # A second run into the same directory is refused instead of overwriting the first.
     with pytest.raises(ConfigError, match="exists and is not empty"):
         run(load_config(["task=pendulum", f"demos={path}", f"out={out}", *TINY]))
+
+
+def test_a_stopped_run_resumes_and_adds_seeds_with_the_same_tables(tiny_demos, tmp_path, capsys):
+    path, _, _ = tiny_demos
+    args = ["task=pendulum", f"demos={path}", "plots=false", "episodes=3", *TINY[2:]]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main([*args, f"out={whole}", "seeds=[0,1]"]) == 0
+    assert main([*args, f"out={part}", "seeds=[0]"]) == 0  # as if stopped after seed 0
+    capsys.readouterr()
+    assert main([f"resume={part}", "seeds=[0,1]"]) == 0
+    text = capsys.readouterr().out
+    assert "seed 0 (1/2): finished in an earlier launch, read back" in text and "seed 1 (2/2) ..." in text
+    assert (part / "results.csv").read_text() == (whole / "results.csv").read_text()
+    assert (part / "results.md").read_text() == (whole / "results.md").read_text()
+    assert "seeds:\n- 0\n- 1\n" in (part / "config.yaml").read_text()
+    # a resumed run keeps its config; finished seeds cannot be dropped; only a run directory resumes
+    with pytest.raises(ConfigError, match=r"only seeds may change\), got changes to episodes \(3 -> 4\)"):
+        load_resume_config(part, ["episodes=4"])
+    with pytest.raises(ConfigError, match=r"seeds must keep the seeds that finished \(\[0, 1\]\)"):
+        load_resume_config(part, ["seeds=[1]"])
+    with pytest.raises(ConfigError, match="expected the run directory of an earlier rl-aug ccil run"):
+        load_resume_config(tmp_path, [])
+    with pytest.raises(ConfigError, match="did you mean 'episodes'"):
+        load_resume_config(part, ["episode=4"])
 
 
 def test_cli_prints_progress_and_the_run_directory_first_and_last(tiny_demos, tmp_path, capsys):

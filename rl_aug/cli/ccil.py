@@ -3,12 +3,15 @@
     rl-aug ccil task=inverted_double_pendulum seeds=[0,1,2,3,4] episodes=100
     RL_AUG_CCIL_DATA=../shared/ccil rl-aug ccil task=hopper_d4rl seeds=[0,1,2,3,4,5,6,7,8,9]
     rl-aug ccil task=pendulum_disc dynamics.lipschitz=slack out=runs/ccil/pd
+    rl-aug ccil resume=runs/ccil/pd [seeds=[0,1,2,3,4,5]]   # continue a stopped run, or add seeds to it
 
 Options are omegaconf dot-list overrides (key=value) of configs/ccil/default.yaml and configs/ccil/<task>.yaml.
 Every seed trains every method with that seed (a paired comparison). The run directory gets the resolved
 config, labeled data per seed (npz), results.csv (one row per seed and method), results.md (mean +- std over
 seeds of per-seed means, and per-seed paired differences against BC with standard errors) and plots;
-the tables are rewritten after every seed, so an interrupted run leaves a partial table that says so.
+the tables are rewritten after every seed, so an interrupted run leaves a partial table that says so, and
+`resume=RUN_DIR` continues it: the run's saved config is used (an override that changes it is refused, except
+`seeds`, which may add seeds), finished seeds are read back from their seed<N>.npz and the others are run.
 This module is the wiring: rl_aug.ccil (model, labels), agents.bc (policies), envs.ccil (tasks).
 """
 
@@ -111,6 +114,83 @@ def load_config(argv: list[str]):
     return OmegaConf.merge(cfg, cli)
 
 
+def _differences(saved, new, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two plain config dicts."""
+    keys = dict.fromkeys([*saved, *new])
+    out = []
+    for key in keys:
+        a, b = saved.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} ({a!r} -> {b!r})")
+    return out
+
+
+def load_resume_config(run_dir: str | Path, argv: list[str]):
+    """The config of a run to continue: its saved config.yaml; `seeds` may be changed to add seeds, any other
+    override must leave the config as it was (ConfigError naming the keys otherwise)."""
+    from omegaconf import OmegaConf
+
+    run_dir = Path(run_dir)
+    saved_file = run_dir / "config.yaml"
+    if not saved_file.is_file():
+        raise ConfigError(f"resume={run_dir}: expected the run directory of an earlier rl-aug ccil run (with "
+                          f"config.yaml), found no {saved_file}")
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise ConfigError(f"expected key=value overrides (e.g. seeds=[0,1,2]), got {bad}")
+    cli = OmegaConf.from_dotlist(argv)
+    _check_keys(cli, _load_default(), "")
+    saved = OmegaConf.load(saved_file)
+    cfg = OmegaConf.merge(saved, cli)
+    cfg.out = str(run_dir)
+    before, after = OmegaConf.to_container(saved), OmegaConf.to_container(cfg)
+    for plain in (before, after):
+        plain.pop("seeds", None)
+        plain.pop("out", None)
+    changed = _differences(before, after)
+    if changed:
+        raise ConfigError(f"resume={run_dir}: a resumed run keeps its config (only seeds may change), got changes "
+                          f"to {', '.join(changed)}; start a new run (out=...) for another config")
+    done = sorted(int(p.stem.removeprefix("seed")) for p in run_dir.glob("seed*.npz")
+                  if p.stem.removeprefix("seed").isdigit())
+    missing = [s for s in done if s not in [int(x) for x in cfg.seeds]]
+    if missing:
+        raise ConfigError(f"resume={run_dir}: seeds must keep the seeds that finished ({done}), got "
+                          f"seeds={list(cfg.seeds)} without {missing}")
+    return cfg
+
+
+def _save_seed(out: Path, seed: int, returns: dict[str, np.ndarray], info: dict) -> None:
+    """One finished seed (returns per method, info without the labeled data, which has its own file), atomically."""
+    from rl_aug.ccil.data import save_npz_atomic
+
+    plain = {k: v for k, v in info.items() if k != "labeled"}
+    save_npz_atomic(out / f"seed{seed}.npz", info=np.array(json.dumps(plain, default=_plain_number)),
+                    **{f"returns_{m}": r for m, r in returns.items()})
+
+
+def _plain_number(value):
+    """json.dumps fallback for numpy scalars (label counts stay ints, losses floats)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a seed file")
+
+
+def _load_seed(out: Path, seed: int) -> tuple[dict[str, np.ndarray], dict]:
+    with np.load(out / f"seed{seed}.npz") as z:
+        info = json.loads(str(z["info"]))
+        returns = {k.removeprefix("returns_"): z[k] for k in z.files if k.startswith("returns_")}
+    labeled = out / f"labeled_seed{seed}.npz"
+    if labeled.is_file():
+        with np.load(labeled) as z:
+            info["labeled"] = {k: z[k] for k in z.files}
+    return returns, info
+
+
 def _dataclass_from(cls, section, drop: tuple[str, ...] = ()) -> object:
     from omegaconf import OmegaConf
 
@@ -177,7 +257,8 @@ def _new_run_dir(cfg) -> Path:
     if cfg.out:
         out = Path(cfg.out)
         if out.exists() and any(out.iterdir()):
-            raise ConfigError(f"run directory {out} exists and is not empty; choose another out=")
+            raise ConfigError(f"run directory {out} exists and is not empty; choose another out=, or continue "
+                              f"that run with resume={out}")
     else:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / "ccil" / f"{cfg.task}-{stamp}"
@@ -403,13 +484,14 @@ def load_task_demos(cfg):
     return task, demos, demo_path
 
 
-def run(cfg, on_seed=None) -> tuple[Path, dict[str, tuple[float, float]]]:
-    """The whole pipeline; ``on_seed(run_dir)`` is called after each seed's tables are written."""
+def run(cfg, on_seed=None, resume: bool = False) -> tuple[Path, dict[str, tuple[float, float]]]:
+    """The whole pipeline; ``on_seed(run_dir)`` is called after each seed's tables are written. With ``resume``
+    (cfg from load_resume_config), seeds finished in cfg.out are read back instead of run again."""
     from omegaconf import OmegaConf
 
     validate_config(cfg)
     task, demos, demo_path = load_task_demos(cfg)
-    out = _new_run_dir(cfg)
+    out = Path(cfg.out) if resume else _new_run_dir(cfg)
     _log(cfg, f"run directory: {out}")
     _log(cfg, f"demos: {demo_path.name}, {len(demos)} transitions; seeds {list(cfg.seeds)}; "
               f"methods {list(cfg.methods)}")
@@ -421,8 +503,13 @@ def run(cfg, on_seed=None) -> tuple[Path, dict[str, tuple[float, float]]]:
     summary: dict = {}
     for k, seed in enumerate(cfg.seeds):
         start = time.time()
-        _log(cfg, f"seed {seed} ({k + 1}/{len(cfg.seeds)}) ...")
-        returns, info = run_seed(cfg, task, demos, int(seed), out)
+        if resume and (out / f"seed{int(seed)}.npz").is_file():
+            returns, info = _load_seed(out, int(seed))
+            _log(cfg, f"seed {seed} ({k + 1}/{len(cfg.seeds)}): finished in an earlier launch, read back")
+        else:
+            _log(cfg, f"seed {seed} ({k + 1}/{len(cfg.seeds)}) ...")
+            returns, info = run_seed(cfg, task, demos, int(seed), out)
+            _save_seed(out, int(seed), returns, info)
         per_seed.append(returns)
         infos.append(info)
         means = {m: round(float(r.mean()), 2) for m, r in returns.items()}
@@ -466,8 +553,15 @@ def main(argv: list[str]) -> int:
     from rl_aug.ccil.data import DemoFormatError
 
     try:
-        cfg = load_config(argv)
-        out, _summary = run(cfg)
+        resume = [a for a in argv if a.startswith("resume=")]
+        if len(resume) > 1:
+            raise ConfigError(f"expected one resume=RUN_DIR, got {resume}")
+        if resume:
+            argv = [a for a in argv if not a.startswith("resume=")]
+            cfg = load_resume_config(resume[0].removeprefix("resume="), argv)
+        else:
+            cfg = load_config(argv)
+        out, _summary = run(cfg, resume=bool(resume))
     except (ConfigError, DemoFormatError, FileNotFoundError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"rl-aug ccil: {message}", file=sys.stderr)
