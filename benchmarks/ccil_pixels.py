@@ -13,7 +13,10 @@ Per seed:
    start), stacked over the previous demo frames, the first frame repeated at an episode's start (as FrameStack
    after a reset); label frame stacks from rl_aug.ccil.pixels.label_stack_qpos (the demo's frames moved by the
    label's displacement); everything rendered by a PixelObservation of --size at --render-quality;
-3. pixel BC on the demo stacks and pixel BC on demos + labels (agents.pixel_bc, same seed, --epochs);
+3. pixel BC on the demo stacks and pixel BC on demos + labels (agents.pixel_bc, same seed, --epochs; training by
+   epochs gives the second about twice the gradient steps), and the control for those extra steps: pixel BC on the
+   demo stacks alone for as many steps as pixel CCIL's (pixel_bc_matched, random batches, like the state
+   benchmark's bc_matched);
 4. each policy for --episodes episodes of the task's env (Hopper-v5 / Walker2d-v5) wrapped PixelObservation(--size) + FrameStack(3), with the
    task's action noise (a * (1 - n) + n * U(action box), clipped; CCIL's protocol, n = 0.01). CCIL's protocol
    also noises the *state observation*; a pixel policy never sees the state and there is no pixel counterpart
@@ -43,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 TASKS = ("hopper_d4rl", "walker2d_d4rl")
 K = 3
-METHODS = ("pixel_bc", "pixel_ccil")
+METHODS = ("pixel_bc", "pixel_ccil", "pixel_bc_matched")
+COMPARISONS = (("pixel_ccil", "pixel_bc"), ("pixel_bc_matched", "pixel_bc"), ("pixel_ccil", "pixel_bc_matched"))
 
 
 def log(message: str, start: float | None = None) -> None:
@@ -166,18 +170,23 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
     lines += [(f"{first['episodes']} episodes per seed and method, action noise {first['action_noise']} (no "
                f"observation noise: no pixel counterpart), {first['size']} px, frame stack {K}, "
                f"{first['epochs']} epochs, render quality {first['render_quality']}."), "",
-              "| seed | pixel BC | pixel BC + CCIL labels | difference | labels | BC steps (bc / ccil) |",
-              "|---|---|---|---|---|---|"]
+              ("| seed | pixel BC | pixel BC + CCIL labels | pixel BC, step-matched | CCIL - BC | CCIL - matched | "
+              "labels | BC steps (bc / ccil / matched) |"),
+              "|---|---|---|---|---|---|---|---|"]
     by = {(r["seed"], r["method"]): r for r in rows}
     for s in done:
-        b, c = by[(s, "pixel_bc")], by[(s, "pixel_ccil")]
+        b, c, m = (by[(s, k)] for k in METHODS)
         lines.append(f"| {s} | {b['mean_return']:.1f} +- {b['std_return']:.1f} | {c['mean_return']:.1f} +- "
-                     f"{c['std_return']:.1f} | {c['mean_return'] - b['mean_return']:+.1f} | {c['labels']} | "
-                     f"{b['steps']} / {c['steps']} |")
+                     f"{c['std_return']:.1f} | {m['mean_return']:.1f} +- {m['std_return']:.1f} | "
+                     f"{c['mean_return'] - b['mean_return']:+.1f} | {c['mean_return'] - m['mean_return']:+.1f} | "
+                     f"{c['labels']} | {b['steps']} / {c['steps']} / {m['steps']} |")
     if done:
-        d = paired_difference([mean[(s, "pixel_ccil")] for s in done], [mean[(s, "pixel_bc")] for s in done])
-        lines += ["", (f"Paired difference (pixel CCIL - pixel BC, per-seed means, {d['n']} seeds): "
-                       f"{d['mean']:+.1f}, s.e. {d['se']:.1f} (std ddof 1 / sqrt n; nan with one seed).")]
+        lines += ["", "Paired differences (per-seed means; s.e. = std ddof 1 / sqrt n, nan with one seed):", "",
+                  "| comparison | seeds | mean | s.e. | seeds above 0 |", "|---|---|---|---|---|"]
+        for a, b in COMPARISONS:
+            d = paired_difference([mean[(s, a)] for s in done], [mean[(s, b)] for s in done])
+            above = sum(x > 0 for x in d["diffs"])
+            lines.append(f"| {a} - {b} | {d['n']} | {d['mean']:+.1f} | {d['se']:.1f} | {above} of {d['n']} |")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
@@ -241,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         times |= render_times
         eval_seed = 10_000 + 1000 * seed  # as run_seed
         for method in METHODS:
-            if method == "pixel_bc":
-                frames, actions = demo_stacks, demos.actions
-            else:
-                frames, actions = np.concatenate([demo_stacks, label_stacks]), labeled["actions"]
             bc_cfg = PixelBCConfig(epochs=args.epochs, seed=seed)
+            if method == "pixel_ccil":
+                frames, actions = np.concatenate([demo_stacks, label_stacks]), labeled["actions"]
+            else:
+                frames, actions = demo_stacks, demos.actions
+            if method == "pixel_bc_matched":
+                bc_cfg = PixelBCConfig(epochs=None, steps=bc_cfg.num_steps(len(labeled["actions"])), seed=seed)
             start = time.time()
             log(f"seed {seed}: training {method} on {len(frames)} stacks for {bc_cfg.num_steps(len(frames))} steps ...")
             policy = train_pixel_bc(frames, actions, bc_cfg)
