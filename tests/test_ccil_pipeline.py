@@ -16,6 +16,7 @@ from rl_aug.cli.ccil import (
     ConfigError,
     load_config,
     load_resume_config,
+    load_task_demos,
     main,
     paired_difference,
     run,
@@ -162,6 +163,18 @@ def test_external_demos_come_from_the_data_setting(tmp_path, monkeypatch):
              episode_ends=np.array([4, 6]))
     with pytest.raises(DemoFormatError, match="'episode_ends' must be increasing positive integers ending at"):
         load_demos(task.resolve_demo_path(None))
+    # env_id swaps the evaluation env (the env-version factor); checked against the registry and the demos
+    cfg = load_config(["task=hopper_d4rl", f"data_dir={tmp_path}", "env_id=Hopper-v4"])
+    np.savez(tmp_path / "hopper-expert-v2_25.npz", observations=obs, actions=np.zeros((7, 3), np.float32),
+             episode_ends=np.array([4, 7]))
+    swapped, _, _ = load_task_demos(cfg)
+    assert swapped.env_id == "Hopper-v4" and get_task("hopper_d4rl").env_id == "Hopper-v5"
+    with pytest.raises(ConfigError, match="env_id='Hoper-v4' is not a registered gymnasium env; did you mean 'Hopper-v4'"):
+        load_task_demos(load_config(["task=hopper_d4rl", f"data_dir={tmp_path}", "env_id=Hoper-v4"]))
+    with pytest.raises(DemoFormatError, match=r"expects observations \(17,\)"):
+        load_task_demos(load_config(["task=hopper_d4rl", f"data_dir={tmp_path}", "env_id=Walker2d-v4"]))
+    with pytest.raises(ConfigError, match="task pendulum is not a gymnasium env"):
+        load_task_demos(load_config(["task=pendulum", "env_id=Hopper-v4"]))
 
 
 def test_paired_difference_statistics():

@@ -238,6 +238,8 @@ def validate_config(cfg) -> None:
         raise ConfigError(f"eval_noise must be null (the task's level) or a number in [0, 1], got {cfg.eval_noise!r}")
     if cfg.eval_unbounded not in UNBOUNDED:
         raise ConfigError(f"eval_unbounded must be one of {UNBOUNDED}, got {cfg.eval_unbounded!r}")
+    if cfg.env_id is not None and not isinstance(cfg.env_id, str):
+        raise ConfigError(f"env_id must be a gymnasium env id like 'Walker2d-v4' or null, got {cfg.env_id!r}")
     methods = list(cfg.methods) if isinstance(cfg.methods, ListConfig) else None
     if not methods:
         raise ConfigError(f"methods must be a non-empty list from {list(METHODS)}, got {cfg.methods!r}")
@@ -470,6 +472,18 @@ def load_task_demos(cfg):
     from rl_aug.envs.ccil.tasks import get_task
 
     task = get_task(cfg.task)
+    if cfg.env_id is not None:
+        import dataclasses
+
+        import gymnasium as gym
+
+        if task.env_id is None:
+            raise ConfigError(f"env_id={cfg.env_id}: task {cfg.task} is not a gymnasium env, its env cannot be swapped")
+        if cfg.env_id not in gym.registry:
+            close = difflib.get_close_matches(cfg.env_id, list(gym.registry), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"env_id={cfg.env_id!r} is not a registered gymnasium env{hint}")
+        task = dataclasses.replace(task, env_id=cfg.env_id)
     demo_path = Path(cfg.demos) if cfg.demos else task.resolve_demo_path(cfg.data_dir)
     demos = load_demos(demo_path)
     env = task.make_env()
