@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     default_data = ROOT.parent / "shared" / "ccil"
     if not os.environ.get("RL_AUG_CCIL_DATA") and default_data.is_dir():
         os.environ["RL_AUG_CCIL_DATA"] = str(default_data)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the v4 envs say they are out of date
+    import gymnasium as gym
+
+    gym.logger.set_level(gym.logger.ERROR)  # the v4 envs say they are out of date
     from rl_aug.envs.ccil.tasks import get_task
 
     from rl_aug.ccil.data import load_demos
