@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["RL_AUG_CCIL_DATA"] = str(default_data)
     import gymnasium as gym
 
-    gym.logger.set_level(gym.logger.ERROR)  # the v4 envs say they are out of date
+    gym.logger.min_level = gym.logger.ERROR  # the v4 envs say they are out of date
     from rl_aug.envs.ccil.tasks import get_task
 
     from rl_aug.ccil.data import load_demos
