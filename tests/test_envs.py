@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -156,32 +157,31 @@ def test_quadruped_renders_from_camera_2():
         env.close()
 
 
-def test_render_quality_sets_the_gl_context_and_leaves_the_model_alone():
-    fast = envs.make("walker-walk", size=32, render_quality="fast", frame_stack=1)
-    default = envs.make("walker-walk", size=32, render_quality="default", frame_stack=1)
+@contextlib.contextmanager
+def first_frames_and_scenes(*qualities: str):
+    """walker-walk at 32 px, one env per render quality: (first observation, SceneRenderer) of each; closed after."""
+    made = [envs.make("walker-walk", size=32, render_quality=q, frame_stack=1) for q in qualities]
     try:
-        a, b = fast.reset(seed=0)[0], default.reset(seed=0)[0]
-        scene_fast = next(e for e in chain(fast) if isinstance(e, PixelObservation))._scene
-        scene_default = next(e for e in chain(default) if isinstance(e, PixelObservation))._scene
+        yield [(env.reset(seed=0)[0], next(e for e in chain(env) if isinstance(e, PixelObservation))._scene)
+               for env in made]
+    finally:
+        for env in made:
+            env.close()
+
+
+def test_render_quality_sets_the_gl_context_and_leaves_the_model_alone():
+    with first_frames_and_scenes("fast", "default") as [(a, scene_fast), (b, scene_default)]:
         assert scene_fast.renderer._mjr_context.shadowSize == 256
         assert scene_default.renderer._mjr_context.shadowSize == 2048
         assert scene_fast.model.vis.quality.shadowsize == 2048  # the model keeps its own setting
         diff = np.abs(a.astype(int) - b.astype(int)).mean()
         assert 0 < diff < 4  # close to default rendering, but really a different renderer
-    finally:
-        fast.close()
-        default.close()
 
 
 def test_minimal_quality_turns_off_scene_effects_and_refuses_shifts():
     import mujoco
 
-    fast = envs.make("walker-walk", size=32, render_quality="fast", frame_stack=1)
-    minimal = envs.make("walker-walk", size=32, render_quality="minimal", frame_stack=1)
-    try:
-        a, b = fast.reset(seed=0)[0], minimal.reset(seed=0)[0]
-        scene_fast = next(e for e in chain(fast) if isinstance(e, PixelObservation))._scene
-        scene_min = next(e for e in chain(minimal) if isinstance(e, PixelObservation))._scene
+    with first_frames_and_scenes("fast", "minimal") as [(a, scene_fast), (b, scene_min)]:
         for flag in ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX"):
             index = getattr(mujoco.mjtRndFlag, flag)
             assert scene_fast.renderer.scene.flags[index] == 1
@@ -190,9 +190,6 @@ def test_minimal_quality_turns_off_scene_effects_and_refuses_shifts():
         sky = np.abs(a.astype(int) - b.astype(int)).mean()
         assert sky > 4  # no skybox: the background is black instead of DMC's sky
         assert b.min() == 0
-    finally:
-        fast.close()
-        minimal.close()
     with pytest.raises(ValueError, match="draws no skybox, shadows or reflections"):
         envs.make("walker-walk", size=32, render_quality="minimal", shift="color_easy")
 
