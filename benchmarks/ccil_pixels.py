@@ -27,6 +27,8 @@ Per seed:
 pass; rl_aug.wrappers.scene): on this CPU (llvmpipe) that is what a frame costs most, and the comparison only needs
 training and evaluation frames drawn the same way, which they are. "fast" and "default" keep the usual look.
 --demo-episodes keeps only the first N demo episodes (for smoke runs; the default uses all 25).
+--combine CSV [CSV ...] writes NAME.{csv,md} from the per-seed tables of several launches (e.g. seeds run in two
+processes side by side) instead of running anything; a seed in two files must agree.
 """
 
 from __future__ import annotations
@@ -151,7 +153,10 @@ def evaluate_pixels(policy, env_id: str, size: int, quality: str, episodes: int,
     return returns
 
 
-def write_results(out: Path, name: str, task: str, rows: list[dict], command: str, planned: int, elapsed: float) -> None:
+def write_results(out: Path, name: str, task: str, rows: list[dict], command: str, planned: int,
+                  elapsed: float | None) -> None:
+    """NAME.csv (one row per seed and method) and NAME.md (per-seed table, paired differences); elapsed None: the
+    rows were combined from several launches."""
     from rl_aug.cli.ccil import paired_difference
 
     with open(out / f"{name}.csv", "w", newline="") as fh:
@@ -163,7 +168,7 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
     done = [s for s in seeds if all((s, m) in mean for m in METHODS)]
     lines = [f"Command: `{command}`  ",
              (f"Machine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, shared with other jobs; "
-              f"{elapsed / 60:.0f} min so far."), "", f"# Pixel BC vs pixel BC + CCIL labels on {task}", ""]
+              (f"{elapsed / 60:.0f} min so far." if elapsed is not None else "combined from several launches.")), "", f"# Pixel BC vs pixel BC + CCIL labels on {task}", ""]
     if len(done) < planned:
         lines += [f"**Partial: {len(done)} of {planned} seeds finished.**", ""]
     first = rows[0]
@@ -190,6 +195,31 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
+def combine(out: Path, name: str, paths: list[Path]) -> int:
+    """NAME.{csv,md} from the rows of several launches' tables (numbers read back as numbers)."""
+    numeric = {"seed": int, "episodes": int, "size": int, "epochs": int, "labels": int, "steps": int,
+               "action_noise": float, "mean_return": float, "std_return": float, "seconds": float}
+    rows: dict[tuple[int, str], dict] = {}
+    for path in paths:
+        with open(path) as fh:
+            for r in csv.DictReader(fh):
+                r = {k: numeric[k](v) if k in numeric else v for k, v in r.items()}
+                key = (r["seed"], r["method"])
+                if key in rows and not np.isclose(rows[key]["mean_return"], r["mean_return"]):
+                    raise SystemExit(f"seed {key[0]} {key[1]}: {rows[key]['mean_return']} in one file, "
+                                     f"{r['mean_return']} in another (expected one run)")
+                rows[key] = r
+    ordered = [rows[k] for k in sorted(rows)]
+    tasks = {r["task"] for r in ordered}
+    if len(tasks) != 1:
+        raise SystemExit(f"expected the tables of one task, got {sorted(tasks)}")
+    command = "python benchmarks/ccil_pixels.py --paired " + name + " --combine " + " ".join(p.name for p in paths)
+    seeds = len({r["seed"] for r in ordered})
+    write_results(out, name, tasks.pop(), ordered, command, seeds, None)
+    print((out / f"{name}.md").read_text(), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="hopper_d4rl", choices=TASKS)
@@ -204,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
                         help="key=value overrides of the CCIL config (e.g. dynamics.epochs=1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="CSV", help="join these tables into NAME")
     args = parser.parse_args(argv)
+    if args.combine:
+        return combine(args.out, args.paired, args.combine)
     if not args.paired or Path(args.paired).name != args.paired:
         parser.error(f"--paired takes a plain file name (written under --out), got {args.paired!r}")
     for name in ("seeds", "episodes", "size", "epochs"):
