@@ -168,7 +168,8 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
     done = [s for s in seeds if all((s, m) in mean for m in METHODS)]
     lines = [f"Command: `{command}`  ",
              (f"Machine: {platform.machine()} CPU, {platform.system()}, torch 1 thread, shared with other jobs; "
-              (f"{elapsed / 60:.0f} min so far." if elapsed is not None else "combined from several launches.")), "", f"# Pixel BC vs pixel BC + CCIL labels on {task}", ""]
+              + (f"{elapsed / 60:.0f} min so far." if elapsed is not None else "combined from several launches.")),
+             "", f"# Pixel BC vs pixel BC + CCIL labels on {task}", ""]
     if len(done) < planned:
         lines += [f"**Partial: {len(done)} of {planned} seeds finished.**", ""]
     first = rows[0]
