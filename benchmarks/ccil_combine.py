@@ -11,7 +11,8 @@ One-factor-at-a-time variants: `--variant LABEL=CSV [CSV ...]` adds the runs of 
 changed (e.g. `--set dynamics.lipschitz=spectral`); their methods are shown as `method[LABEL]` and compared, seed by
 seed, with BC and with the same method of the base runs (`ccil[LABEL] - ccil` is the factor's effect on CCIL). A
 variant may run only the methods the factor changes (`--set methods=[ccil]`); when it also ran BC on a factor BC
-does not see, `bc[LABEL] - bc` is 0 exactly if the runs are deterministic.
+does not see, `bc[LABEL] - bc` is 0 exactly if the runs are deterministic. When a variant ran BC on a factor BC does
+see (`--set env_id=Walker2d-v4`), `ccil[LABEL] - bc[LABEL]` is CCIL's gain inside the variant.
 """
 
 from __future__ import annotations
@@ -54,12 +55,14 @@ def merge_variant(table: dict[int, dict[str, float]], label: str, paths: list[Pa
 
 
 def comparisons(methods: list[str]) -> list[tuple[str, str]]:
-    """The base comparisons, then for every variant method m[v]: m[v] - bc and m[v] - m."""
+    """The base comparisons, then for every variant method m[v]: m[v] - bc, m[v] - m and, where the variant also ran
+    BC (a factor BC sees, e.g. `env_id`), m[v] - bc[v]: the method's gain over BC inside the variant."""
     out = [(a, b) for a, b in COMPARISONS if a in methods and b in methods]
     for m in methods:
         if "[" in m:
-            base = m.split("[", 1)[0]
-            out += [(m, b) for b in dict.fromkeys(("bc", base)) if b in methods]
+            base, label = m.split("[", 1)
+            within = f"bc[{label}" if base != "bc" else None
+            out += [(m, b) for b in dict.fromkeys(("bc", base, within)) if b in methods]
     return out
 
 

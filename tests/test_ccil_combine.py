@@ -42,6 +42,8 @@ def test_launches_combine_and_a_variant_is_compared_seed_by_seed(tmp_path, capsy
     assert row_of(text, "ccil[lip2] - ccil") == ["ccil[lip2] - ccil", "3", "+16.7", "26.0", "2 of 3"]
     # BC of the variant ran on seed 0 only and equals the base BC: the determinism check
     assert row_of(text, "bc[lip2] - bc") == ["bc[lip2] - bc", "1", "+0.0", "nan", "0 of 1"]
+    # and where the variant ran BC too, CCIL's gain inside the variant (seed 0: 150 - 100)
+    assert row_of(text, "ccil[lip2] - bc[lip2]") == ["ccil[lip2] - bc[lip2]", "1", "+50.0", "nan", "1 of 1"]
     assert row_of(text, "ccil[lip2]") == ["ccil[lip2]", "3", "243.3 +- 90.2"]
 
 
