@@ -10,7 +10,10 @@ the ``data_dir`` config key or the ``RL_AUG_CCIL_DATA`` environment variable (ne
 repository), with the paper's noise levels (``config/hopper.yml`` / ``config/walker2d.yml`` ``eval.noise``:
 0.01, 0.03). They are evaluated in gymnasium's Hopper-v5 / Walker2d-v5 (MuJoCo 3), not the paper's gym
 Hopper-v3 / Walker2d-v3 (mujoco-py, MuJoCo 2.x): same observation layout, but the simulators differ
-slightly (BENCHMARKS.md gives the measured one-step mismatch).
+slightly (BENCHMARKS.md gives the measured one-step mismatch). Walker2d-v5 also changed the model: both feet
+have friction 1.9, where v3/v4 (and so the demos) have 0.9 on the right foot and 1.9 on the left; evaluating
+in ``env_id=Walker2d-v4`` (the demos' model) raised BC by +553 (9 of 10 seeds) and CCIL by +911 (10 of 10)
+(BENCHMARKS.md, "Env version"). v5 stays the default so that the recorded tables reproduce.
 """
 
 from __future__ import annotations
