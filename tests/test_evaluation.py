@@ -153,6 +153,9 @@ def test_write_report_values_and_no_overwrite(tmp_path):
     text = (out / "report.md").read_text()
     assert "| a | 2 | 25.0 +- 10.0 | 3.0 +- 2.0 |" in text
     assert "| a | 0.003 [0.001, 0.005] | 0.003 [0.001, 0.005] |" in text  # run means 1 and 5, / 1000
+    assert "| a | 10% |" in text  # kept: run s1 1 / 15, run s2 5 / 35, mean 0.105
+    assert rows["video_hard"]["retained"] == pytest.approx((1 / 15 + 5 / 35) / 2)
+    assert rows["train"]["retained"] == pytest.approx(1.0)
     with open(out / "returns.csv") as fh:
         assert [float(r["episode_return"]) for r in csv.DictReader(fh)] == [10, 20, 30, 40, 0, 2, 4, 6]
     with pytest.raises(FileExistsError):
@@ -221,3 +224,14 @@ def test_method_label_tells_svea_conv_from_svea_overlay():
     overlay = compose([*base, "strategy=svea", "strategy.strong=overlay(alpha=0.5)"])
     assert method_label(overlay) == "sac-svea(overlay(alpha=0.5))"
     assert method_label(compose([*base, "strategy=tangent_prop"])) == "sac-tangent_prop"
+
+
+def test_retained_is_the_fraction_of_each_runs_train_return():
+    from rl_aug.evaluation.report import retained
+
+    scores = np.array([[200.0, 50.0, 100.0], [0.0, 10.0, 5.0]])  # train is the middle column
+    kept = retained(scores, ["color_hard", "train", "video_hard"])
+    np.testing.assert_allclose(kept, [[4.0, 1.0, 2.0], [0.0, 1.0, 0.5]])
+    kept = retained(np.array([[3.0, -1.0], [3.0, 0.0]]), ["video_hard", "train"])  # never learned: no fraction
+    assert np.isnan(kept).all()
+    assert retained(scores, ["color_hard", "color_easy", "video_hard"]) is None

@@ -40,17 +40,32 @@ def per_run_means(results: list[EpisodeResult]) -> tuple[list[str], list[str], d
     return labels, shifts, scores
 
 
+def retained(scores: np.ndarray, shifts: list[str]) -> np.ndarray | None:
+    """(runs, shifts) return under each shift as a fraction of the same run's `train` return, or None without a
+    `train` column. What the DMC-GB papers' claim is about (SVEA / SODA lose less of their training return than
+    DrQ), and comparable between runs stopped at different frames, which absolute returns are not. A run whose
+    train return is <= 0 gets NaN (a fraction of it means nothing)."""
+    if "train" not in shifts:
+        return None
+    base = scores[:, shifts.index("train")][:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base > 0, scores / np.where(base > 0, base, 1.0), np.nan)
+
+
 def summary_rows(results: list[EpisodeResult]) -> list[dict[str, float | int | str]]:
-    """One row per (label, shift): mean over runs of each run's mean return, std over runs and over episodes."""
+    """One row per (label, shift): mean over runs of each run's mean return, std over runs and over episodes,
+    and the mean over runs of the fraction of the run's train return kept (NaN without a `train` shift)."""
     labels, shifts, scores = per_run_means(results)
     rows = []
     for label in labels:
+        kept = retained(scores[label], shifts)
         for j, shift in enumerate(shifts):
             eps = [r.episode_return for r in results if r.label == label and r.shift == shift]
             per_run = scores[label][:, j]
             rows.append({"label": label, "shift": shift, "runs": len(per_run), "episodes": len(eps),
                          "mean": float(per_run.mean()), "std_runs": float(per_run.std()),
-                         "std_episodes": float(np.std(eps))})
+                         "std_episodes": float(np.std(eps)),
+                         "retained": float(np.mean(kept[:, j])) if kept is not None else float("nan")})
     return rows
 
 
@@ -84,6 +99,15 @@ def markdown(results: list[EpisodeResult], *, title: str = "Generalization evalu
                   "| method | IQM | mean |", "|---|---|---|"]
         for label in labels:
             lines.append(f"| {label} | {agg[label]['iqm']} | {agg[label]['mean']} |")
+    moved = [s for s in shifts if s != "train"]
+    if "train" in shifts and moved:
+        lines += ["", ("Return kept under each shift: the run's shift return / its train return, mean over runs "
+                  "(comparable across runs stopped at different frames):"), "",
+                  "| method | " + " | ".join(moved) + " |", "|---|" + "---|" * len(moved)]
+        for label in labels:
+            kept = retained(scores[label], shifts)
+            lines.append(f"| {label} | " + " | ".join(f"{np.mean(kept[:, shifts.index(s)]):.0%}" for s in moved)
+                         + " |")
     runs = _ordered([f"{r.label}: {r.run}" for r in results])
     lines += ["", f"Runs: {'; '.join(runs)}. Every shift replays the same episode seeds (paired comparison)."]
     return "\n".join(lines) + "\n"
