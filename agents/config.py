@@ -74,6 +74,7 @@ class RunSchema:
     tensorboard: bool = True
     progress: bool = True
     num_threads: int = 0
+    keep_freed_memory: bool = True
 
 
 @dataclass

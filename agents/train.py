@@ -34,6 +34,8 @@ from rl_aug.agents import checkpoint, provenance
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
+from rl_aug.host_memory import keep_freed_memory
+
 EnvFactory = Callable[[DictConfig, int], Any]
 RESUME_MUST_MATCH = ("seed", "agent", "strategy", "task")
 
@@ -122,6 +124,8 @@ class Trainer:
                overrides: list[str] | None, resuming: bool) -> None:
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
+        if cfg.run.keep_freed_memory and torch.device(str(cfg.device)).type == "cpu":
+            keep_freed_memory()  # process-wide; results unchanged, updates faster (rl_aug/host_memory.py)
         if cfg.agent.get("precision") == "fp32" and str(cfg.device).startswith("cuda"):
             # fp32 means fp32: CUDA runs fp32 convolutions in TF32 by default (seen on an H200, BENCHMARKS.md)
             torch.backends.cudnn.allow_tf32 = False

@@ -45,6 +45,7 @@ from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.networks import soft_update
 from rl_aug.agents.sac import SAC
 
+from rl_aug.host_memory import keep_freed_memory
 from rl_aug.precision import native_bf16
 from rl_aug.strategies import Batch, make
 
@@ -222,16 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (agents, batches and the reference on it)")
     parser.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
                         help="ours (the reference is always fp32); auto: bf16 only where the hardware has it")
+    parser.add_argument("--malloc", default="keep", choices=("keep", "default"),
+                        help="keep: glibc keeps freed memory, as `rl-aug train` does on the CPU (rl_aug/host_memory.py; "
+                             "process-wide, so the reference gets it too); default: glibc's own settings")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     dev = args.device
+    kept = args.malloc == "keep" and keep_freed_memory()
     if args.quick:
         args.batch, args.size, args.updates, args.warmup, args.rounds = 16, 32, 2, 1, 1
     shape = (3 * args.frames, args.size, args.size)
     torch.manual_seed(0)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, images {shape}, "
-          f"device {dev}")
+          f"device {dev}, malloc {'keep' if kept else 'default'}")
     eq = equivalence(shape, min(args.batch, 32), steps=4, device=dev)
     print(f"equivalence (same deterministic augs, 4 updates): fp32 max rel diff "
           f"{eq['fp32']['max_rel_diff_vs_reference']:.2e}, bf16 {eq['bf16']['max_rel_diff_vs_reference']:.2e}")
@@ -290,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision": sac.precision,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "malloc": "keep" if kept else "default",
         "batch": args.batch,
         "obs_shape": list(shape),
         "updates_timed": args.updates,

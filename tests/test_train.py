@@ -420,3 +420,15 @@ def test_tensorboard_matches_the_csvs_after_an_interruption_and_a_no_op_resume(t
             rows = read_csv(run / f"{kind}.csv")
             expected = [(int(r["frame"]), pytest.approx(float(r["episode_return"]), rel=1e-5)) for r in rows]
             assert _tensorboard(run, f"{kind}/episode_return") == expected
+
+
+@pytest.mark.parametrize("setting, calls", [("true", 1), ("false", 0)])
+def test_cpu_runs_keep_freed_memory_unless_told_not_to(tmp_path, monkeypatch, setting, calls):
+    from rl_aug.agents import train
+
+    called: list[int] = []
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: called.append(1) or True)
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "frames=6", f"run.keep_freed_memory={setting}")),
+                env_factory=point_env)
+    t.close()
+    assert len(called) == calls
