@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from rl_aug.agents import checkpoint, provenance
+from rl_aug.agents import checkpoint, provenance, run_lock
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
@@ -116,6 +116,7 @@ class Trainer:
             for env in (getattr(self, "env", None), getattr(self, "eval_env", None)):
                 if env is not None:
                     env.close()
+            run_lock.release(self._lock)
             if created and not resuming:  # a failed start leaves no empty run directory behind
                 shutil.rmtree(self.run_dir, ignore_errors=True)
             raise
@@ -213,9 +214,23 @@ class Trainer:
         d = self.run_dir
         if d.exists() and not d.is_dir():
             raise FileExistsError(f"expected run_dir a directory, got {d}, which is a file: choose another run_dir")
-        exists = d.exists() and any(d.iterdir())
+        d.mkdir(parents=True, exist_ok=True)
+        self._lock = run_lock.acquire(d)  # before anything is read or deleted: one process per run directory
+        try:
+            return self._check_run_dir(d)
+        except BaseException:
+            run_lock.release(self._lock)
+            raise
+
+    def _check_run_dir(self, d: Path) -> bool:
+        entries = [p for p in d.iterdir() if p.name != run_lock.LOCK_NAME]
+        exists = bool(entries)
         if exists and self.cfg.overwrite:
-            shutil.rmtree(d)
+            for p in entries:  # the lock file stays: it is what keeps a second process out meanwhile
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
             exists = False
         if exists and not self.cfg.resume:
             raise FileExistsError(
@@ -224,7 +239,6 @@ class Trainer:
             )
         if exists and checkpoint.find(d / "checkpoint") is None:
             raise FileNotFoundError(f"resume=true but {d} holds no checkpoint: use overwrite=true to start again")
-        d.mkdir(parents=True, exist_ok=True)
         return exists
 
     def _state(self) -> dict[str, Any]:
@@ -448,6 +462,7 @@ class Trainer:
             self.writer.close()
         self.env.close()
         self.eval_env.close()
+        run_lock.release(getattr(self, "_lock", None))
 
 
 def train(cfg: DictConfig, env_factory: EnvFactory | None = None) -> dict[str, Any]:

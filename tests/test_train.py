@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-from rl_aug.agents import checkpoint
+from rl_aug.agents import checkpoint, run_lock
 from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.train import Trainer
 
@@ -432,3 +432,24 @@ def test_cpu_runs_keep_freed_memory_unless_told_not_to(tmp_path, monkeypatch, se
                 env_factory=point_env)
     t.close()
     assert len(called) == calls
+
+
+def test_a_run_directory_in_use_is_refused_until_its_trainer_closes(tmp_path):
+    cfg = compose(overrides(tmp_path, "sac", "drq", "frames=6"))
+    first = Trainer(cfg, env_factory=point_env)
+    first.run()
+    rows = (tmp_path / "run" / "train.csv").read_text()
+    again = compose(overrides(tmp_path, "sac", "drq", "frames=12", "resume=true"))
+    with pytest.raises(run_lock.RunDirInUse, match=rf"{tmp_path / 'run'} is in use by another process \(host .* pid \d+\)"):
+        Trainer(again, env_factory=point_env)
+    with pytest.raises(run_lock.RunDirInUse):  # overwrite=true deletes nothing of a live run
+        Trainer(compose(overrides(tmp_path, "sac", "drq", "frames=6", "overwrite=true")), env_factory=point_env)
+    assert (tmp_path / "run" / "train.csv").read_text() == rows
+    first.close()
+    second = Trainer(again, env_factory=point_env)  # closed (or killed: the kernel drops the lock): free again
+    assert second.frame == 6
+    second.close()
+    fresh = Trainer(compose(overrides(tmp_path, "sac", "drq", "frames=6", "overwrite=true")), env_factory=point_env)
+    kept = sorted(p.name for p in (tmp_path / "run").iterdir())
+    fresh.close()
+    assert ".lock" in kept and "train.csv" not in kept and "checkpoint" not in kept  # the old run is gone
