@@ -3,7 +3,7 @@
 glibc's malloc serves every allocation above its mmap threshold (at most 32 MiB on 64-bit) with a fresh `mmap`
 and gives it back with `munmap` when freed. A SAC+DrQ update at batch 128 on 9x84x84 inputs allocates and frees
 conv activations of ~55 MB dozens of times, so the kernel zero-fills about 2 GB of new pages per update: measured
-on the 2-core AVX2 VM, ~510k minor page faults and 4.2 CPU-s per fp32 update, against ~14k faults and 3.0 CPU-s
+on the 2-core AVX2 VM, ~510k minor page faults and 4.1 CPU-s per fp32 update, against ~14k faults and 2.6 CPU-s
 with the two settings below (benchmarks/update.py `--malloc default|keep`, BENCHMARKS.md "Host memory").
 
 torch has no caching allocator on the CPU and jemalloc / tcmalloc are not part of the dependencies, so this is

@@ -105,9 +105,7 @@ def markdown(results: list[EpisodeResult], *, title: str = "Generalization evalu
                   "(comparable across runs stopped at different frames):"), "",
                   "| method | " + " | ".join(moved) + " |", "|---|" + "---|" * len(moved)]
         for label in labels:
-            kept = retained(scores[label], shifts)
-            lines.append(f"| {label} | " + " | ".join(f"{np.mean(kept[:, shifts.index(s)]):.0%}" for s in moved)
-                         + " |")
+            lines.append(f"| {label} | " + " | ".join(f"{summary[(label, s)]['retained']:.0%}" for s in moved) + " |")
     runs = _ordered([f"{r.label}: {r.run}" for r in results])
     lines += ["", f"Runs: {'; '.join(runs)}. Every shift replays the same episode seeds (paired comparison)."]
     return "\n".join(lines) + "\n"
