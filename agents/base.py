@@ -175,17 +175,22 @@ class PixelActorCritic:
         del state
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "modules": {k: m.state_dict() for k, m in self.modules().items()},
-            "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
-            "extra": self.extra_state(),
-        }
+        return {**self.weights_state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key, module in self.modules().items():
-            module.load_state_dict(state["modules"][key])
+        self.load_weights(state)
         for key, opt in self.optimizers().items():
             opt.load_state_dict(state["optimizers"][key])
+
+    def weights_state_dict(self) -> dict[str, Any]:
+        """The modules and extra state without the optimizers' moments: all that acting needs (a run's
+        snapshots keep this, under half the size of `state_dict`)."""
+        return {"modules": {k: m.state_dict() for k, m in self.modules().items()}, "extra": self.extra_state()}
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """Load `weights_state_dict` (or the weights part of a `state_dict`); the optimizers are left as they are."""
+        for key, module in self.modules().items():
+            module.load_state_dict(state["modules"][key])
         self.load_extra_state(state["extra"])
 
     def _to_device(self) -> None:

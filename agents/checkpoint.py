@@ -1,12 +1,15 @@
 """Atomic checkpoints: a run's state (torch file) and its replay (npz) are written into a temporary
 directory which then replaces `checkpoint/`, so a crash never leaves a half-written checkpoint or a
-state that disagrees with its replay. Also the RNG states that make a resumed run continue exactly.
+state that disagrees with its replay. Also the RNG states that make a resumed run continue exactly, and
+snapshots: the agent's weights kept at chosen frames (`snapshots/frame_<N>.pt`), so runs stopped at different
+frames can be evaluated at equal ones (DMC-GB keeps its models every `--save_freq` frames for the same need).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +21,7 @@ from rl_aug.agents.replay import ReplayBuffer
 
 STATE_FILE = "state.pt"
 REPLAY_FILE = "replay.npz"
+SNAPSHOT_DIR = "snapshots"
 
 
 def rng_state() -> dict[str, Any]:
@@ -114,24 +118,60 @@ def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndar
     )
 
 
-def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,
-               device: str = "cpu") -> tuple[Any, Any, int]:
-    """(agent, run config, agent step) from a run directory written by `rl-aug train`, in eval mode.
+def snapshot_path(run_dir: str | Path, frame: int) -> Path:
+    return Path(run_dir) / SNAPSHOT_DIR / f"frame_{int(frame)}.pt"
 
-    Only the agent is read (not the replay), so evaluating a run never touches its gigabytes of frames."""
+
+def save_snapshot(run_dir: str | Path, frame: int, step: int, agent: Any) -> Path:
+    """Keep the agent's weights at `frame` (written to a temporary file, then renamed: never half-written). A
+    resumed run rewrites the snapshots after its checkpoint with the same weights, as its CSV rows."""
+    path = snapshot_path(run_dir, frame)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"agent": agent.weights_state_dict(), "counters": {"step": int(step)}, "frame": int(frame)}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def snapshot_frames(run_dir: str | Path) -> list[int]:
+    """The frames at which `run_dir` holds a snapshot, ascending."""
+    folder = Path(run_dir) / SNAPSHOT_DIR
+    names = (re.fullmatch(r"frame_(\d+)\.pt", p.name) for p in folder.iterdir()) if folder.is_dir() else ()
+    return sorted(int(m.group(1)) for m in names if m)
+
+
+def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,
+               device: str = "cpu", frame: int | None = None) -> tuple[Any, Any, int]:
+    """(agent, run config, agent step) from a run directory written by `rl-aug train`, in eval mode: its last
+    checkpoint, or with `frame` its snapshot at that frame (runs trained with `run.snapshot_every_frames`).
+
+    Only the agent's weights are read (not the replay, not the optimizers), so evaluating a run never touches its
+    gigabytes of frames."""
     from omegaconf import OmegaConf
     from rl_aug.agents.config import agent_classes, agent_kwargs
 
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"
-    found = find(run_dir / "checkpoint", files=(STATE_FILE,))
-    if not config.is_file() or found is None:
-        raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
-                                f"(written by `rl-aug train`), got {run_dir}")
+    if frame is None:
+        found = find(run_dir / "checkpoint", files=(STATE_FILE,))
+        if not config.is_file() or found is None:
+            raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
+                                    f"(written by `rl-aug train`), got {run_dir}")
+        source = found / STATE_FILE
+    else:
+        source = snapshot_path(run_dir, frame)
+        if not config.is_file():
+            raise FileNotFoundError(f"expected a run directory with config.yaml (written by `rl-aug train`), "
+                                    f"got {run_dir}")
+        if not source.is_file():
+            frames = snapshot_frames(run_dir)
+            held = f"it holds snapshots at frames {', '.join(map(str, frames))}" if frames else (
+                "it holds none (train with run.snapshot_every_frames=N to keep them)")
+            raise FileNotFoundError(f"expected a snapshot at frame {frame} in {run_dir} ({source.name}); {held}")
     cfg = OmegaConf.load(config)
     kwargs = {**agent_kwargs(cfg), "device": device}
     agent = agent_classes()[cfg.agent.name](obs_shape, action_dim, **kwargs)
-    state = torch.load(found / STATE_FILE, weights_only=False, map_location=device)
-    agent.load_state_dict(state["agent"])
+    state = torch.load(source, weights_only=False, map_location=device)
+    agent.load_weights(state["agent"])
     agent.train(False)
     return agent, cfg, int(state["counters"]["step"])

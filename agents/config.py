@@ -75,6 +75,7 @@ class RunSchema:
     progress: bool = True
     num_threads: int = 0
     keep_freed_memory: bool = True
+    snapshot_every_frames: int = 0
 
 
 @dataclass
@@ -413,7 +414,7 @@ def check(cfg: DictConfig) -> None:
     for key in ("eval_every_frames", "checkpoint_every_frames"):
         if cfg.run[key] <= 0:
             raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
-    for key, low in (("eval_episodes", 1), ("num_threads", 0)):
+    for key, low in (("eval_episodes", 1), ("num_threads", 0), ("snapshot_every_frames", 0)):
         if cfg.run[key] < low:
             raise ConfigError(f"run.{key}: expected an int >= {low}, got {cfg.run[key]}")
     for key in ("frame_stack", "size"):

@@ -8,7 +8,8 @@
 Counting follows the DrQ / DMC literature: budgets and logs in environment frames (agent steps x
 action repeat); agent steps are logged too. Checkpoints are taken at episode ends (every
 `run.checkpoint_every_frames`, every `run.checkpoint_every_minutes`, and when the run stops), holding the agent, the strategy, the replay, the
-RNG streams and the counters. Each training episode resets its env with a seed derived from (seed,
+RNG streams and the counters. With `run.snapshot_every_frames` the agent's weights are also kept every so many
+frames (and at the end) in `snapshots/frame_<N>.pt`, for evaluating runs at equal frames. Each training episode resets its env with a seed derived from (seed,
 episode index), so a run resumed from its directory continues exactly as if never interrupted.
 """
 
@@ -168,6 +169,8 @@ class Trainer:
         self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
         self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
         self.checkpoint_every_s = float(cfg.run.checkpoint_every_minutes) * 60.0
+        snapshot_frames = int(cfg.run.snapshot_every_frames)
+        self.snapshot_every_steps = max(1, snapshot_frames // self.action_repeat) if snapshot_frames > 0 else 0
         self._last_checkpoint_time = time.monotonic()
         # Never allocate more than the run can write (np.zeros is lazy, but not every kernel overcommits).
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
@@ -409,6 +412,9 @@ class Trainer:
             due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
             if due and self.last_eval_step != self.step:
                 self.evaluate()
+            if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0
+                                              or self.step == self.total_steps):
+                checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
             if self.step >= self.total_steps and not (terminated or truncated):
                 self._say(f"budget of {self.total_steps * self.action_repeat} frames reached mid-episode: stopped "
                           f"after {episode_length} steps of episode {self.episode} (the partial episode is not "

@@ -4,6 +4,7 @@ seeds across shifts, the report files, and `rl-aug evaluate` on a real (tiny) tr
 from __future__ import annotations
 
 import csv
+import shutil
 
 import gymnasium as gym
 import numpy as np
@@ -178,7 +179,7 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
                    f"run_dir={tmp_path / 'run'}", "run.eval_every_frames=1000", "run.eval_episodes=1",
                    "run.save_video=false", "run.progress=false", "run.tensorboard=false",
                    "agent.feature_dim=8", "agent.hidden_dim=16", "agent.num_filters=4", "agent.batch_size=8",
-                   "agent.seed_steps=100"])
+                   "agent.seed_steps=100", "run.snapshot_every_frames=504"])
     trainer = Trainer(cfg)
     trainer.run()
     obs = np.random.default_rng(0).integers(0, 256, (9, 32, 32), dtype=np.uint8)
@@ -207,10 +208,43 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
     env.close()
     assert float(rows[0]["episode_return"]) == pytest.approx(total, rel=1e-6)
     assert "| cartpole-swingup sac-drq | 1 |" in (out / "report.md").read_text()
+    at = tmp_path / "eval_at_504"  # the snapshot at frame 504 (step 63), not the last checkpoint
+    assert evaluate_main([str(tmp_path / "run"), "--shifts", "train", "--episodes", "1", "--frame", "504",
+                          "--out", str(at), "--reps", "50"]) == 0
+    with open(at / "returns.csv") as fh:
+        assert next(csv.DictReader(fh))["run"] == f"{tmp_path / 'run'} (seed 1, 504 frames)"
+    assert evaluate_main([str(tmp_path / "run"), "--frame", "500", "--out", str(tmp_path / "e4")]) == 2
+    assert "snapshots at frames 504, 1000" in capsys.readouterr().err
     assert evaluate_main([str(tmp_path / "run"), str(tmp_path / "run"), "--out", str(tmp_path / "e2")]) == 2
     assert evaluate_main([str(tmp_path / "run"), "--out", str(out)]) == 2  # never overwrites
     assert evaluate_main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "e3")]) == 2
     assert "expected a run directory" in capsys.readouterr().err
+
+    # --include: an earlier evaluation reported beside a new one, paired (same shifts and reset seeds)
+    shutil.copytree(tmp_path / "run", tmp_path / "run2")  # a second run, with the same weights
+    same = ["--shifts", "train,color_easy", "--episodes", "1", "--seed", "3", "--reps", "50"]
+    both = tmp_path / "both"
+    assert evaluate_main([str(tmp_path / "run2"), *same, "--include", str(out), "--out", str(both)]) == 0
+    with open(both / "returns.csv") as fh:
+        merged = list(csv.DictReader(fh))
+    assert [r["run"] for r in merged] == [rows[0]["run"]] * 2 + [f"{tmp_path / 'run2'} (seed 1, 1000 frames)"] * 2
+    assert [r["episode_return"] for r in merged[:2]] == [r["episode_return"] for r in rows]  # read back as written
+    assert float(merged[2]["episode_return"]) == pytest.approx(float(rows[0]["episode_return"]), rel=1e-6)
+    assert "| cartpole-swingup sac-drq | 2 |" in (both / "report.md").read_text()
+    err = tmp_path / "never"
+    assert evaluate_main([str(tmp_path / "run2"), *same[:-4], "--seed", "4", "--include", str(out),
+                          "--out", str(err)]) == 2
+    assert "expected the shifts train,color_easy with the reset seeds of --seed 4" in capsys.readouterr().err
+    assert evaluate_main([str(tmp_path / "run2"), "--shifts", "train", "--include", str(out), "--out", str(err)]) == 2
+    assert "was evaluated under train,color_easy" in capsys.readouterr().err
+    assert evaluate_main([str(tmp_path / "run"), *same, "--include", str(out), "--out", str(err)]) == 2
+    assert "is in an --include evaluation already" in capsys.readouterr().err
+    assert evaluate_main([str(tmp_path / "run2"), *same, "--include", str(out), "--include", str(both),
+                          "--out", str(err)]) == 2
+    assert "is in an earlier --include too" in capsys.readouterr().err
+    assert evaluate_main([str(tmp_path / "run2"), "--include", str(tmp_path / "run"), "--out", str(err)]) == 2
+    assert "expected an evaluation directory with returns.csv" in capsys.readouterr().err
+    assert not err.exists()  # every refusal comes before anything is written
 
 
 def test_method_label_tells_svea_conv_from_svea_overlay():

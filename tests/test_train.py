@@ -136,6 +136,51 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path, agen
     assert eval_a == eval_b
 
 
+def _weights(state: dict) -> dict[str, torch.Tensor]:
+    return {f"{m}.{k}": v for m, module in state["modules"].items() for k, v in module.items()}
+
+
+def test_snapshots_keep_the_weights_at_their_frames_and_a_resume_rewrites_them_equal(tmp_path):
+    snap = "run.snapshot_every_frames=10"
+    t = Trainer(compose(overrides(tmp_path / "a", "sac", "drq", snap)), env_factory=point_env)
+    t.run()
+    final = _weights(t.agent.weights_state_dict())
+    t.close()
+    run_a = tmp_path / "a" / "run"
+    assert checkpoint.snapshot_frames(run_a) == [10, 20, 30, 36]  # every 10 frames, and the end of the run
+    assert not list((run_a / "snapshots").glob("*.tmp"))
+    agent, cfg, step = checkpoint.load_agent(run_a, (9, SIZE, SIZE), 2, frame=36)
+    assert step == 36 and cfg.strategy.name == "drq"
+    loaded = _weights(agent.weights_state_dict())
+    assert loaded.keys() == final.keys() and all(torch.equal(loaded[k], final[k]) for k in final)
+    early = _weights(checkpoint.load_agent(run_a, (9, SIZE, SIZE), 2, frame=10)[0].weights_state_dict())
+    assert not all(torch.equal(early[k], final[k]) for k in final)  # trained between frames 10 and 36
+    assert "optimizers" not in torch.load(checkpoint.snapshot_path(run_a, 10), weights_only=False)["agent"]
+
+    t = Trainer(compose(overrides(tmp_path / "b", "sac", "drq", snap)), env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    t = Trainer(compose(overrides(tmp_path / "b", "sac", "drq", snap, "resume=true")), env_factory=point_env)
+    t.run()
+    t.close()
+    run_b = tmp_path / "b" / "run"
+    assert checkpoint.snapshot_frames(run_b) == [10, 20, 30, 36]
+    for frame in (10, 20, 30, 36):
+        a = torch.load(checkpoint.snapshot_path(run_a, frame), weights_only=False)
+        b = torch.load(checkpoint.snapshot_path(run_b, frame), weights_only=False)
+        wa, wb = _weights(a["agent"]), _weights(b["agent"])
+        assert a["counters"] == b["counters"] and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+    with pytest.raises(FileNotFoundError, match="snapshot at frame 15 .* frames 10, 20, 30, 36"):
+        checkpoint.load_agent(run_a, (9, SIZE, SIZE), 2, frame=15)
+    t = Trainer(compose(overrides(tmp_path / "c", "sac", "none", "frames=6")), env_factory=point_env)
+    t.run()
+    t.close()
+    assert checkpoint.snapshot_frames(tmp_path / "c" / "run") == []  # off by default
+    with pytest.raises(FileNotFoundError, match="holds none .*run.snapshot_every_frames"):
+        checkpoint.load_agent(tmp_path / "c" / "run", (9, SIZE, SIZE), 2, frame=6)
+
+
 def test_a_resumed_run_takes_a_new_checkpoint_interval(tmp_path):
     """Saved counters hold the next checkpoint step of the old interval; a shorter one asked on resume wins."""
     t = Trainer(compose(overrides(tmp_path, "sac", "none", "run.checkpoint_every_frames=30")), env_factory=point_env)

@@ -153,6 +153,19 @@ def write_videos(results: list[EpisodeResult], directory: Path, fps: int = 30) -
     return paths
 
 
+def read_returns(directory: str | Path) -> list[EpisodeResult]:
+    """The episodes of an earlier evaluation (its returns.csv), to report them beside new ones (`rl-aug evaluate
+    --include`): runs evaluated on different days form one table without evaluating the old runs again."""
+    path = Path(directory) / "returns.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"expected an evaluation directory with returns.csv (from `rl-aug evaluate`), "
+                                f"got {directory}")
+    with open(path, newline="") as fh:
+        return [EpisodeResult(label=row["label"], run=row["run"], shift=row["shift"], episode=int(row["episode"]),
+                              seed=int(row["seed"]), episode_return=float(row["episode_return"]),
+                              length=int(row["length"])) for row in csv.DictReader(fh)]
+
+
 def write_report(directory: str | Path, results: list[EpisodeResult], *, title: str = "Generalization evaluation",
                  reps: int = 2000) -> Path:
     """Write returns.csv, summary.csv, report.md, shifts.png (and videos/) into a new `directory`.
