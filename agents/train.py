@@ -7,10 +7,11 @@
 
 Counting follows the DrQ / DMC literature: budgets and logs in environment frames (agent steps x
 action repeat); agent steps are logged too. Checkpoints are taken at episode ends (every
-`run.checkpoint_every_frames`, every `run.checkpoint_every_minutes`, and when the run stops), holding the agent, the strategy, the replay, the
-RNG streams and the counters. With `run.snapshot_every_frames` the agent's weights are also kept every so many
-frames (and at the end) in `snapshots/frame_<N>.pt`, for evaluating runs at equal frames. Each training episode resets its env with a seed derived from (seed,
-episode index), so a run resumed from its directory continues exactly as if never interrupted.
+`run.checkpoint_every_frames`, every `run.checkpoint_every_minutes`, and when the run stops), holding the
+agent, the strategy, the replay, the RNG streams and the counters. With `run.snapshot_every_frames` the agent's
+weights are also kept every so many frames (and at the end) in `snapshots/frame_<N>.pt`, for evaluating runs at
+equal frames. Each training episode resets its env with a seed derived from (seed, episode index), so a run
+resumed from its directory continues exactly as if never interrupted.
 """
 
 from __future__ import annotations
