@@ -152,17 +152,14 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
 
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"
-    if frame is None:
-        found = find(run_dir / "checkpoint", files=(STATE_FILE,))
-        if not config.is_file() or found is None:
-            raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
-                                    f"(written by `rl-aug train`), got {run_dir}")
+    found = find(run_dir / "checkpoint", files=(STATE_FILE,)) if frame is None else None
+    if not config.is_file() or (frame is None and found is None):
+        raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
+                                f"(written by `rl-aug train`), got {run_dir}")
+    if found is not None:
         source = found / STATE_FILE
     else:
         source = snapshot_path(run_dir, frame)
-        if not config.is_file():
-            raise FileNotFoundError(f"expected a run directory with config.yaml (written by `rl-aug train`), "
-                                    f"got {run_dir}")
         if not source.is_file():
             frames = snapshot_frames(run_dir)
             held = f"it holds snapshots at frames {', '.join(map(str, frames))}" if frames else (
