@@ -132,6 +132,38 @@ def keep_committed(rows: list[dict[str, float | str]], path: Path) -> list[dict[
     return [r for r in kept if (r["method"], r["seed"]) not in here] + rows
 
 
+def seed_summary(rows: list[dict[str, float | str]], methods: list[str]) -> list[dict[str, float | str]]:
+    """Per method and evaluation frame, the return over the seeds that reached that frame: how many and which,
+    mean, sample std (DrQ's "+-") and a 95% bootstrap CI of the mean (resampling seeds; undefined below 2 seeds).
+    A frame reached by fewer seeds than the method has is a partial point, and the table says so by its n."""
+    from rl_aug.evaluation.aggregate import mean, stratified_bootstrap
+
+    out: list[dict[str, float | str]] = []
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        for frame in sorted({int(r["frame"]) for r in mine}):
+            at = sorted((int(r["seed"]), float(r["episode_return"])) for r in mine if r["frame"] == frame)
+            returns = np.array([v for _, v in at])
+            ci = stratified_bootstrap(returns[:, None], mean) if len(at) > 1 else None
+            out.append({"method": method, "frame": frame, "seeds": len(at),
+                        "which_seeds": " ".join(str(s) for s, _ in at), "mean": float(returns.mean()),
+                        "std": float(returns.std(ddof=1)) if len(at) > 1 else float("nan"),
+                        "ci_low": ci.low if ci else float("nan"), "ci_high": ci.high if ci else float("nan")})
+    return out
+
+
+def seed_table(summary: list[dict[str, float | str]], method: str) -> str:
+    """The markdown rows of `seed_summary` for one method (what BENCHMARKS.md quotes)."""
+    lines = [f"| {method}: frames | seeds | mean | std over seeds | 95% CI of the mean |", "| --- | --- | --- | --- | --- |"]
+    for r in summary:
+        if r["method"] != method:
+            continue
+        spread = "" if int(r["seeds"]) < 2 else f"{r['std']:.1f}"
+        ci = "" if int(r["seeds"]) < 2 else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        lines.append(f"| {int(r['frame']) // 1000}k | {r['seeds']} ({r['which_seeds']}) | {r['mean']:.1f} | {spread} | {ci} |")
+    return "\n".join(lines)
+
+
 def report(args: argparse.Namespace) -> None:
     stem = f"learning_{args.task.replace('-', '_')}"
     rows = keep_committed(collect(args), RESULTS / f"{stem}.csv")
@@ -142,34 +174,53 @@ def report(args: argparse.Namespace) -> None:
                                                 "episode_return_std", "episodes"])
         writer.writeheader()
         writer.writerows(rows)
+    summary = seed_summary(rows, args.methods)
+    with open(RESULTS / f"{stem}_seeds.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(summary[0]) if summary else ["method"])
+        writer.writeheader()
+        writer.writerows(summary)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if has_published(args):
+    # Left: DrQ, its seeds thin and their mean thick, over the published seeds; right: the other methods.
+    # One panel held every curve before; with five DrQ seeds and three DMC-GB methods it could not be read.
+    others = [m for m in args.methods if m != "drq"]
+    fig, axes = plt.subplots(1, 2 if others and "drq" in args.methods else 1, figsize=(11, 4.2), sharey=True,
+                             squeeze=False)
+    panels = dict(zip([m for m in ("drq",) if m in args.methods] + (["others"] if others else []), axes[0]))
+    if has_published(args) and "drq" in panels:
         for i, curve in enumerate(PUBLISHED_DRQ_CARTPOLE.values()):
-            ax.plot(PUBLISHED_FRAMES, curve, color="0.75", lw=0.8, zorder=0,
-                    label="DrQ published seeds (batch 512)" if i == 0 else None)
+            panels["drq"].plot(PUBLISHED_FRAMES, curve, color="0.8", lw=0.8, zorder=0,
+                               label="DrQ published seeds (batch 512)" if i == 0 else None)
+    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
     for method in args.methods:
+        ax = panels["drq" if method == "drq" else "others"]
+        thin = method == "drq"
         for seed in sorted({int(r["seed"]) for r in rows if r["method"] == method}):
             pts = [(r["frame"], r["episode_return"]) for r in rows if r["method"] == method and r["seed"] == seed]
-            if pts:
-                ax.plot(*zip(*pts), marker="o", label=f"{method} seed {seed}")
+            colour = next(colours)
+            ax.plot(*zip(*pts), marker="o", ms=3 if thin else 5, lw=1 if thin else 1.5, color=colour,
+                    alpha=0.7 if thin else 1.0, label=f"{method} seed {seed}")
+        mean_pts = [(r["frame"], r["mean"]) for r in summary if r["method"] == method and int(r["seeds"]) > 1]
+        if thin and mean_pts:
+            ax.plot(*zip(*mean_pts), color="black", lw=2.5, label=f"{method} mean over the seeds at each frame")
     for label, pts in device_curves.items():
+        ax = panels.get("drq" if label.startswith("drq ") else "others", axes[0][0])
         ax.plot(*zip(*pts), marker="^", linestyle="--", label=label)
-    if has_published(args):
+    if has_published(args) and "drq" in panels:
         mean, std = float(np.mean(PUBLISHED_LAST)), float(np.std(PUBLISHED_LAST, ddof=1))
-        ax.errorbar([args.frames], [mean], yerr=[std], fmt="s", color="black", capsize=4,
-                    label=f"drq published (DrQ paper) {mean:.0f}+-{std:.0f}")
-    ax.set_xlabel("environment frames")
-    ax.set_ylabel(f"eval return ({args.eval_episodes} episodes)")
-    ax.set_title(f"{args.task}, action repeat 8")
-    ax.legend(fontsize=7)
+        panels["drq"].errorbar([args.frames], [mean], yerr=[std], fmt="s", color="black", capsize=4,
+                               label=f"drq published (DrQ paper) {mean:.0f}+-{std:.0f}")
+    for name, ax in panels.items():
+        ax.set_xlabel("environment frames")
+        ax.set_title(f"{args.task}, action repeat 8: {'DrQ' if name == 'drq' else 'SVEA / SODA'}")
+        ax.legend(fontsize=6, loc="upper left")
+    axes[0][0].set_ylabel(f"eval return ({args.eval_episodes} episodes)")
     fig.tight_layout()
     fig.savefig(RESULTS / f"{stem}.png", dpi=120)
-    print(f"wrote {RESULTS / f'{stem}.csv'} and .png")
+    print(f"wrote {RESULTS / f'{stem}.csv'}, {stem}_seeds.csv and .png")
     published_last = sorted(PUBLISHED_LAST)
     for method in args.methods:
         for seed in sorted({int(r["seed"]) for r in rows if r["method"] == method}):
@@ -193,6 +244,8 @@ def report(args: argparse.Namespace) -> None:
         if len(finals) > 1:
             print(f"{method}: mean over {len(finals)} seeds at {args.frames} frames: {np.mean(finals):.1f} "
                   f"+- {np.std(finals, ddof=1):.1f} (sample std over seeds)")
+        if any(r["method"] == method for r in summary):
+            print(seed_table(summary, method))
 
 
 def main() -> int:
