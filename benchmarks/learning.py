@@ -174,7 +174,8 @@ def report(args: argparse.Namespace) -> None:
                                                 "episode_return_std", "episodes"])
         writer.writeheader()
         writer.writerows(rows)
-    summary = seed_summary(rows, args.methods)
+    # Over every method in the CSV, not only --methods: a report of one method must not drop the others' rows.
+    summary = seed_summary(rows, [m for m in METHODS if any(r["method"] == m for r in rows)])
     with open(RESULTS / f"{stem}_seeds.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(summary[0]) if summary else ["method"])
         writer.writeheader()
