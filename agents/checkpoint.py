@@ -154,8 +154,8 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
     config = run_dir / "config.yaml"
     found = find(run_dir / "checkpoint", files=(STATE_FILE,)) if frame is None else None
     if not config.is_file() or (frame is None and found is None):
-        raise FileNotFoundError(f"expected a run directory with config.yaml and checkpoint/{STATE_FILE} "
-                                f"(written by `rl-aug train`), got {run_dir}")
+        wanted = "config.yaml" + (f" and checkpoint/{STATE_FILE}" if frame is None else "")
+        raise FileNotFoundError(f"expected a run directory with {wanted} (written by `rl-aug train`), got {run_dir}")
     if found is not None:
         source = found / STATE_FILE
     else:

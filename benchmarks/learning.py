@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import shlex
 import subprocess
@@ -188,14 +189,14 @@ def report(args: argparse.Namespace) -> None:
     # Left: DrQ, its seeds thin and their mean thick, over the published seeds; right: the other methods.
     # One panel held every curve before; with five DrQ seeds and three DMC-GB methods it could not be read.
     others = [m for m in args.methods if m != "drq"]
-    fig, axes = plt.subplots(1, 2 if others and "drq" in args.methods else 1, figsize=(11, 4.2), sharey=True,
-                             squeeze=False)
-    panels = dict(zip([m for m in ("drq",) if m in args.methods] + (["others"] if others else []), axes[0]))
+    names = (["drq"] if "drq" in args.methods else []) + (["others"] if others else [])
+    fig, axes = plt.subplots(1, len(names), figsize=(11, 4.2), sharey=True, squeeze=False)
+    panels = dict(zip(names, axes[0]))
     if has_published(args) and "drq" in panels:
         for i, curve in enumerate(PUBLISHED_DRQ_CARTPOLE.values()):
             panels["drq"].plot(PUBLISHED_FRAMES, curve, color="0.8", lw=0.8, zorder=0,
                                label="DrQ published seeds (batch 512)" if i == 0 else None)
-    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
+    colours = itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for method in args.methods:
         ax = panels["drq" if method == "drq" else "others"]
         thin = method == "drq"
