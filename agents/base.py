@@ -39,6 +39,7 @@ HYPERPARAMETER_RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "alpha_beta1": ("a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     "discount": ("a number in (0, 1]", lambda v: _number(v) and 0 < v <= 1),
     "critic_tau": _TAU, "encoder_tau": _TAU,
+    "projection_tau": ("'critic' (DrQ) or 'encoder' (DMC-GB)", lambda v: v in ("critic", "encoder")),
     "stddev_clip": ("a finite number >= 0", lambda v: _number(v) and v >= 0),
     "log_std_bounds": ("[low, high] with low < high (e.g. [-10, 2])",
                        lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(_number(b) for b in v)

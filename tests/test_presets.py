@@ -54,7 +54,8 @@ def test_precision_is_one_override():
 DMCGB = {"lr": 1e-3, "alpha_lr": 1e-4, "alpha_beta1": 0.5, "batch_size": 128, "feature_dim": 100,
          "hidden_dim": 1024, "num_filters": 32, "num_conv_layers": 11, "encoder_final_relu": False,
          "encoder_init": "delta_orthogonal", "init_temperature": 0.1, "log_std_bounds": [-10.0, 2.0],
-         "critic_tau": 0.01, "encoder_tau": 0.05, "actor_update_every": 2, "target_update_every": 2,
+         "critic_tau": 0.01, "encoder_tau": 0.05, "projection_tau": "encoder", "actor_update_every": 2,
+         "target_update_every": 2,
          "discount": 0.99, "seed_steps": 1000}
 DMCGB_REPEAT = {"cartpole-swingup": 8, "finger-spin": 2, "walker-walk": 4, "cheetah-run": 4, "ball_in_cup-catch": 4}
 
