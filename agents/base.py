@@ -48,6 +48,7 @@ HYPERPARAMETER_RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "num_filters": _count(1), "num_conv_layers": _count(1), "nstep": _count(1), "update_every_steps": _count(1),
     "actor_update_every": _count(1), "target_update_every": _count(1), "num_expl_steps": _count(0),
     "encoder_input_crop": _count(1), "replay_capacity": _count(1), "seed_steps": _count(0), "seed_frames": _count(0),
+    "init_updates": _count(1),
     "stddev_schedule": ("a number or 'linear(start,end,duration)' (DrQ-v2's notation)", lambda v: _schedule(v)),
 }
 
