@@ -159,6 +159,15 @@ class PixelActorCritic:
         self.train(True)
         return action[0].float().cpu().numpy()
 
+    @torch.no_grad()
+    def act_batch(self, obs: Tensor, step: int = 0, eval_mode: bool = True) -> Tensor:
+        """Actions in [-1, 1], (N, action_dim), for a batch of uint8 observations (N, C, H, W): what evaluation
+        tools (rl_aug.evaluation.invariance) call instead of the single-observation `act`."""
+        self.train(False)
+        action = self._policy_action(obs.to(self.device), step, eval_mode)
+        self.train(True)
+        return action.float()
+
     def train(self, mode: bool = True) -> None:
         for module in self.modules().values():
             module.train(mode)

@@ -435,6 +435,7 @@ class Trainer:
                 fps = (self.frame - tick_frame) / max(now - tick, 1e-9)
                 tick, tick_frame = now, self.frame
                 last_return = episode_return
+                self.strategy.observe_episode(episode_return)  # auto(...) augmentations choose with it
                 row = {"frame": self.frame, "step": self.step, "episode": self.episode,
                        "episode_return": episode_return, "episode_length": episode_length, "fps": fps,
                        "buffer_size": len(self.replay)}

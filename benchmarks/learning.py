@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # The generalization comparison of the SODA / SVEA papers: DrQ, SVEA with conv (its default) and with overlay, SODA.
 # Each method is a strategy config (configs/strategy/<method>.yaml) on agent=sac.
-METHODS = ("drq", "svea", "svea_overlay", "soda")
+METHODS = ("drq", "svea", "svea_overlay", "soda", "svea_auto")
 # DrQ's published per-seed evaluation returns on cartpole_swingup (denisyarats/drq data/dmc_planet_bench.csv,
 # batch 512), at 0, 16k, ..., 96k frames. Their 96k column gives the paper's "100k" figure: 759.4 +- 92.5.
 PUBLISHED_FRAMES = (0, 16_000, 32_000, 48_000, 64_000, 80_000, 96_000)

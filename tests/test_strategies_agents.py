@@ -141,7 +141,7 @@ def test_every_strategy_name_has_a_config():
     (svea_overlay.yaml builds svea with another strong augmentation)."""
     files = {p.stem: OmegaConf.load(p).name for p in CONFIG_DIR.glob("*.yaml")}
     assert {stem for stem, name in files.items() if stem == name} == set(available())
-    assert {stem: name for stem, name in files.items() if stem != name} == {"svea_overlay": "svea"}
+    assert {stem: name for stem, name in files.items() if stem != name} == {"svea_overlay": "svea", "svea_auto": "svea"}
 
 
 @pytest.mark.parametrize("name", ["rad", "drq", "none"])

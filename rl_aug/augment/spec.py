@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rl_aug.augment.auto import AutoAugmentation
+
 Op = Callable[..., Tensor]
 _REGISTRY: dict[str, Op] = {}
 
@@ -65,7 +67,8 @@ class Compose:
     """Ops applied left to right, sharing one generator (each draws its own parameters from it)."""
 
     def __init__(self, ops: Sequence[Callable[..., Tensor]]) -> None:
-        self.ops = [op if isinstance(op, (Augmentation, Compose)) else Augmentation(op, _name_of(op)) for op in ops]
+        kept = (Augmentation, Compose, AutoAugmentation)
+        self.ops = [op if isinstance(op, kept) else Augmentation(op, _name_of(op)) for op in ops]
 
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         for op in self.ops:
@@ -84,7 +87,35 @@ def _available() -> str:
     return ", ".join(sorted(_REGISTRY))
 
 
-def _term(node: ast.expr, spec: str) -> Augmentation:
+def _auto(node: ast.Call, spec: str) -> AutoAugmentation:
+    """`auto(a, b, ...)`: positional candidates (a name, name(k=v), a+b, or a quoted spec), keyword options."""
+    candidates: list[Compose] = []
+    for arg in node.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            candidates.append(parse(arg.value))
+        else:
+            candidates.append(Compose([_term(n, spec) for n in _flatten(arg, spec)]))
+    options = {}
+    for kw in node.keywords:
+        try:
+            options[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError:
+            raise ValueError(f"augmentation spec {spec!r}: option {kw.arg} of auto must be a literal, "
+                             f"got {ast.unparse(kw.value)!r}") from None
+    allowed = ("mode", "c", "window", "normalize")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"augmentation spec {spec!r}: auto got unknown option(s) {', '.join(unknown)}; "
+                         f"it accepts: {', '.join(allowed)}")
+    try:
+        return AutoAugmentation(candidates, [repr(c) for c in candidates], **options)
+    except ValueError as exc:
+        raise ValueError(f"augmentation spec {spec!r}: {exc}") from None
+
+
+def _term(node: ast.expr, spec: str) -> Augmentation | AutoAugmentation:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "auto":
+        return _auto(node, spec)
     if isinstance(node, ast.Name):
         name, kwargs = node.id, {}
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -105,7 +136,8 @@ def _term(node: ast.expr, spec: str) -> Augmentation:
             f"augmentation spec {spec!r}: expected name or name(key=value, ...), got {ast.unparse(node)!r}"
         )
     if name not in _REGISTRY:
-        raise ValueError(f"augmentation spec {spec!r}: unknown augmentation {name!r}; registered: {_available()}")
+        raise ValueError(f"augmentation spec {spec!r}: unknown augmentation {name!r}; registered: {_available()} "
+                         "(and auto(a, b, ...), which chooses among candidates)")
     fn = _REGISTRY[name]
     params = inspect.signature(fn).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):

@@ -94,6 +94,14 @@ class AugmentedSAC(SAC):
         state_dicts, variables = super()._get_torch_save_params()
         return [*state_dicts, "strategy_state"], variables
 
+    def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
+        """SB3's episode bookkeeping, plus each finished episode's return (Monitor's info["episode"]["r"]) handed
+        to the strategy, whose `auto(...)` augmentations choose with it (a no-op without auto)."""
+        super()._update_info_buffer(infos, dones)
+        for info in infos:
+            if "episode" in info:
+                self.strategy.observe_episode(float(info["episode"]["r"]))
+
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """`gradient_steps` strategy updates on replay batches; metrics go to SB3's logger under train/."""
         self.policy.set_training_mode(True)

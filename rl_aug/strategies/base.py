@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from rl_aug.augment.auto import AutoAugmentation, find_autos
 from rl_aug.strategies.augmentation import Augmentation
 from rl_aug.strategies.protocol import Batch, double_q_loss
 
@@ -163,6 +164,27 @@ class Strategy:
             reg.bind(self)
         self._attach(agent)
 
+    # ------------------------------------------------------------------ auto(...) augmentations
+    def autos(self) -> dict[str, AutoAugmentation]:
+        """The `auto(...)` choosers inside this strategy's augmentations, keyed by role ("strong", "aug", ...)."""
+        found: dict[str, AutoAugmentation] = {}
+        seen: set[int] = set()
+        owners = [("", self), *((f"{reg.name}_", reg) for reg in self.regularizers)]  # ActorKL has its own aug
+        for prefix, owner in owners:
+            for role, value in vars(owner).items():
+                if isinstance(value, Augmentation):
+                    for i, auto in enumerate(find_autos(value)):
+                        if id(auto) not in seen:
+                            seen.add(id(auto))
+                            found[f"{prefix}{role}" + (str(i) if i else "")] = auto
+        return found
+
+    def observe_episode(self, episode_return: float) -> None:
+        """Give every `auto(...)` chooser a training episode's return (the training loops call this at each
+        episode end; without auto it does nothing)."""
+        for auto in self.autos().values():
+            auto.observe(episode_return)
+
     def _aug(self, aug: Augmentation | None, x: Tensor) -> Tensor:
         return x if aug is None else aug(x, generator=self.generator)
 
@@ -194,6 +216,8 @@ class Strategy:
             agent.update_targets()
 
         metrics.update(self.after_update(agent, batch, step))
+        for role, auto in self.autos().items():
+            metrics.update(auto.metrics(f"auto_{role}"))
         return metrics
 
     def _target(self, agent: Any, batch: Batch, views: Views, step: int) -> Tensor:
@@ -234,7 +258,11 @@ class Strategy:
     def state_dict(self) -> dict[str, Any]:
         if self.generator is None:
             raise RuntimeError(f"{self!r}: attach(agent) before state_dict()")
-        return {"name": self.name, "generator": self.generator.get_state(), **self._extra_state()}
+        state = {"name": self.name, "generator": self.generator.get_state(), **self._extra_state()}
+        autos = self.autos()
+        if autos:
+            state["auto"] = {role: auto.state_dict() for role, auto in autos.items()}
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.generator is None:
@@ -245,6 +273,12 @@ class Strategy:
                 "build the strategy the checkpoint was trained with"
             )
         self.generator.set_state(state["generator"])
+        autos = self.autos()
+        if set(autos) != set(state.get("auto", {})):
+            raise ValueError(f"expected a checkpoint with auto(...) choosers for {sorted(autos) or 'no role'}, got one "
+                             f"with {sorted(state.get('auto', {})) or 'none'}: build the strategy it was trained with")
+        for role, auto in autos.items():
+            auto.load_state_dict(state["auto"][role])
         self._load_extra_state(state)
 
     def _extra_state(self) -> dict[str, Any]:
