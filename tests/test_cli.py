@@ -1,5 +1,9 @@
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from rl_aug.cli import SUBCOMMANDS, main
 
@@ -63,3 +67,46 @@ def test_a_headless_gl_backend_is_chosen_when_none_is_set():
     assert choose_backend(env, libraries("EGL")) is None and "MUJOCO_GL" not in env  # a display: MuJoCo's default
     env = {}
     assert choose_backend(env, libraries()) is None and env == {}
+
+
+def test_version_prints_the_package_version_and_exits_0(capsys):
+    from rl_aug import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out == f"rl-aug {__version__}\n"
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert re.search(r'^version = "(.+)"$', pyproject, re.MULTILINE).group(1) == __version__
+
+
+def test_evaluate_and_shifts_help_show_every_options_default():
+    from rl_aug.cli import evaluate, shifts
+
+    for parser, defaults in [(evaluate._parser(), ["(default: 10)", "(default: 2000)", "(default: 0)",
+                                                   "(default: the last checkpoint)"]),
+                             (shifts._parser(), ["(default: shifts.png)", "(default: 128)", "(default: default)",
+                                                 "(default: False)"])]:
+        text = " ".join(parser.format_help().split())
+        options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+        assert text.count("(default") == len(options), text
+        assert [d for d in defaults if d not in text] == []
+
+
+def test_the_mujoco_gl_notice_is_not_printed_for_help(monkeypatch, capsys):
+    import os
+
+    import rl_aug.gl
+    from rl_aug.cli import _choose_gl
+
+    def choose(environ=None, find_library=None):  # a headless machine with EGL, whatever this one is
+        os.environ["MUJOCO_GL"] = "egl"
+        return "egl"
+
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("RL_AUG_GL_CHOSEN", raising=False)
+    monkeypatch.setattr(rl_aug.gl, "choose_backend", choose)
+    _choose_gl("evaluate", ["--help"])
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("MUJOCO_GL")
+    _choose_gl("evaluate", ["runs/x"])  # a real run still says what was chosen
+    assert "using MUJOCO_GL=egl" in capsys.readouterr().err
