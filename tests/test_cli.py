@@ -110,3 +110,21 @@ def test_the_mujoco_gl_notice_is_not_printed_for_help(monkeypatch, capsys):
     monkeypatch.delenv("MUJOCO_GL")
     _choose_gl("evaluate", ["runs/x"])  # a real run still says what was chosen
     assert "using MUJOCO_GL=egl" in capsys.readouterr().err
+
+
+def test_train_cfg_job_prints_the_composed_config_and_starts_nothing(tmp_path, monkeypatch, capsys):
+    from omegaconf import OmegaConf
+    from rl_aug.agents.config import compose
+
+    monkeypatch.chdir(tmp_path)  # a run would create runs/ here
+    overrides = ["agent=drqv2", "task=walker-walk", "frames=1000", f"run_dir={tmp_path / 'r'}"]
+    assert main(["train", *overrides, "--cfg", "job"]) == 0
+    printed = OmegaConf.create(capsys.readouterr().out)
+    assert printed == compose(overrides) and printed.agent.name == "drqv2" and printed.frames == 1000
+    assert main(["train", "-m", "seed=1,2", f"run_dir={tmp_path / 'm'}", "--cfg=job"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("# run ") == 2 and "\nseed: 2\n" in out
+    assert list(tmp_path.iterdir()) == []  # no run directory, no runs/ folder
+    for bad, phrase in [(["--cfg", "all"], "--cfg: expected one of job"), (["--cfg"], "--cfg needs a value")]:
+        assert main(["train", *bad]) == 2
+        assert phrase in capsys.readouterr().err
