@@ -106,6 +106,7 @@ def test_the_mujoco_gl_notice_is_not_printed_for_help(monkeypatch, capsys):
     monkeypatch.delenv("RL_AUG_GL_CHOSEN", raising=False)
     monkeypatch.setattr(rl_aug.gl, "choose_backend", choose)
     _choose_gl("evaluate", ["--help"])
+    _choose_gl("train", ["agent=sac", "--cfg", "job"])
     assert capsys.readouterr().err == ""
     monkeypatch.delenv("MUJOCO_GL")
     _choose_gl("evaluate", ["runs/x"])  # a real run still says what was chosen
