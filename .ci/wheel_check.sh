@@ -9,7 +9,11 @@ trap 'rm -rf "$WORK"' EXIT
 export MUJOCO_GL=${MUJOCO_GL:-egl} PYOPENGL_PLATFORM=${PYOPENGL_PLATFORM:-egl}
 
 echo "== build the wheel"
-$PY -m pip wheel -q --no-deps -w "$WORK/dist" .
+$PY -m pip wheel -v --no-deps -w "$WORK/dist" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; exit 1; }
+if grep "Warning:" "$WORK/build.log"; then  # e.g. a config folder missing from pyproject's `packages`
+  echo "building the wheel printed the setuptools warnings above" >&2
+  exit 1
+fi
 WHEEL=$(ls "$WORK"/dist/rl_aug-*.whl)
 echo "   $WHEEL"
 echo "== no top-level agents/ or envs/ in it"

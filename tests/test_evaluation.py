@@ -167,6 +167,30 @@ def test_write_report_values_and_no_overwrite(tmp_path):
         write_report(tmp_path / "ev3", results + results[:1])
 
 
+
+def test_write_report_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
+    from rl_aug.evaluation import EpisodeResult
+
+    def results(scale: float) -> list:
+        return [EpisodeResult("a", "s1", shift, ep, ep, scale * (ep + 1), 10)
+                for shift in ("train", "color_hard") for ep in range(2)]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert write_report(empty, results(1.0), reps=10) == empty  # an existing empty folder is fine
+    with pytest.raises(FileExistsError, match=r"not empty: choose another folder, or pass overwrite=True"):
+        write_report(empty, results(2.0), reps=10)
+    (empty / "videos").mkdir()
+    (empty / "videos" / "old.mp4").write_bytes(b"stale")
+    (empty / "notes.txt").write_text("mine")
+    write_report(empty, results(2.0), reps=10, overwrite=True)
+    with open(empty / "returns.csv") as fh:
+        assert [float(r["episode_return"]) for r in csv.DictReader(fh)] == [2.0, 4.0, 2.0, 4.0]
+    assert not (empty / "videos" / "old.mp4").exists() and (empty / "notes.txt").read_text() == "mine"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="which is a file"):
+        write_report(tmp_path / "file", results(1.0), reps=10, overwrite=True)
+
 def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
     from rl_aug.agents.checkpoint import load_agent
     from rl_aug.agents.config import compose

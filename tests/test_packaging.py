@@ -78,3 +78,34 @@ def test_a_user_config_folder_wins_file_by_file(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="not a directory"):
         compose([], config_dir=tmp_path / "missing")
 
+
+
+def test_the_wheel_builds_without_setuptools_warnings_and_ships_every_config(tmp_path):
+    """Building the wheel prints no setuptools warning (a data folder missing from `packages` gives one per folder)
+    and the wheel holds every configs/**/*.yaml under rl_aug/configs/. Built from a copy of the sources, so no
+    stale build/ folder of the checkout can hide or add a file."""
+    setuptools = pytest.importorskip("setuptools", reason="the [dev] extra installs setuptools>=77")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"expected setuptools>=77 (pyproject's build-system; the [dev] extra), got {setuptools.__version__}")
+    import shutil
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    for name in ("rl_aug", "agents", "envs", "configs"):
+        shutil.copytree(root / name, src / name, ignore=skip)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(root / name, src / name)
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+                             "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300,
+                            check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    warnings = sorted({line.strip() for line in log.splitlines() if "Warning:" in line})
+    assert warnings == [], "\n".join(warnings)
+    (wheel,) = (tmp_path / "dist").glob("rl_aug-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    configs = sorted(f"rl_aug/configs/{p.relative_to(root / 'configs').as_posix()}"
+                     for p in (root / "configs").rglob("*.yaml"))
+    assert len(configs) > 40 and [c for c in configs if c not in shipped] == []

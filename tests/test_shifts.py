@@ -274,3 +274,10 @@ def test_camera_shift_never_goes_below_the_ground():
         assert np.isclose(min(lowest), 0.3, atol=1e-6), "the sweep must reach the floor for the rule to matter"
     finally:
         env.close()
+
+
+def test_readme_names_every_registered_shift():
+    from rl_aug.wrappers.shifts import SHIFTS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert len(SHIFTS) >= 8 and [name for name in SHIFTS if f"`{name}`" not in readme] == []

@@ -39,6 +39,23 @@ def count(low: int) -> Callable[[str], int]:
     return parse
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """A subcommand's --help: its description as written, and every option's default after its help, unless the
+    help already says it in words ("(default: ...)", e.g. for a None that means "the last checkpoint")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        return text if "(default" in text else str(super()._get_help_string(action))
+
+
+def version() -> str:
+    """rl_aug.__version__: the version of the code that runs (a source checkout on PYTHONPATH may differ from the
+    installed distribution's metadata); tests/test_cli.py keeps it equal to pyproject.toml's."""
+    from rl_aug import __version__
+
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     lines = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(
@@ -47,13 +64,23 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"subcommands:\n{lines}\n\nrun `rl-aug <subcommand> --help` for its options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"rl-aug {version()}")
     parser.add_argument("subcommand", choices=sorted(SUBCOMMANDS), metavar="subcommand")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
-def _choose_gl(subcommand: str) -> None:
-    """A headless GL backend for MuJoCo when MUJOCO_GL is unset (rl_aug.gl), said once on stderr."""
+HELP_FLAGS = ("-h", "--help", "--version")
+
+
+def _renders(args: list[str]) -> bool:
+    """False when the subcommand only prints: its help, or `train --cfg job` (the composed config)."""
+    return not any(a in HELP_FLAGS or a in ("--cfg", "-c") or a.startswith("--cfg=") for a in args)
+
+
+def _choose_gl(subcommand: str, args: list[str]) -> None:
+    """A headless GL backend for MuJoCo when MUJOCO_GL is unset (rl_aug.gl), said once on stderr; not said when
+    the subcommand only prints (`rl-aug evaluate --help`, `rl-aug train --cfg job`), where nothing renders."""
     import os
 
     from rl_aug.gl import choose_backend
@@ -62,14 +89,14 @@ def _choose_gl(subcommand: str) -> None:
     chosen = choose_backend()
     if chosen and not was_set:
         os.environ["RL_AUG_GL_CHOSEN"] = "1"  # a sweep does not impose this machine's choice on other nodes
-    if chosen and not was_set and subcommand != "augment":
+    if chosen and not was_set and subcommand != "augment" and _renders(args):
         print(f"rl-aug {subcommand}: MUJOCO_GL was unset and no display was found: using MUJOCO_GL={chosen}",
               file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    _choose_gl(args.subcommand)
+    _choose_gl(args.subcommand, args.args)
     target, _ = SUBCOMMANDS[args.subcommand]
     module_name, func_name = target.split(":")
     from rl_aug.extras import EXTRA_OF, MissingExtra, hint

@@ -19,21 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_aug.cli import count
+from rl_aug.cli import HelpFormatter, count
 
 DEFAULT_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rl-aug evaluate", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("runs", nargs="+", type=Path, help="run directories written by `rl-aug train`")
     p.add_argument("--shifts", default=DEFAULT_SHIFTS,
                    help="comma-separated; 'train' is the training distribution, '+' combines shifts")
     p.add_argument("--episodes", type=count(1), default=10, help="episodes per run and shift (DMC-GB: 10 per seed)")
     p.add_argument("--frame", type=count(1), default=None,
                    help="evaluate each run's snapshot at this frame (run.snapshot_every_frames) instead of its last "
-                        "checkpoint")
+                        "checkpoint (default: the last checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="seeds the episode resets, the same for every shift")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: sampled colours, "
@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--include", type=Path, action="append", default=[], metavar="EVALUATION",
                    help="also report the episodes of an earlier `rl-aug evaluate` output (its returns.csv); its "
                         "shifts and reset seeds must be this evaluation's (same --shifts, --seed, --episodes, and "
-                        "the same assets), so every run stays paired; repeatable")
+                        "the same assets), so every run stays paired; repeatable (default: none)")
     p.add_argument("--reps", type=count(1), default=2000, help="bootstrap resamples for the confidence intervals")
     return p
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_aug.cli import count
+from rl_aug.cli import HelpFormatter, count
 
 DEFAULT_SHIFTS = ("train", "color_easy", "color_hard", "video_easy", "video_hard", "camera")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rl-aug shifts", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="rl-aug shifts", description=__doc__.splitlines()[0],
+                                formatter_class=HelpFormatter)
     p.add_argument("--out", type=Path, default=Path("shifts.png"), help="PNG file to write")
     p.add_argument("--task", default="walker-walk", help="dm_control task, e.g. walker-walk")
     p.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS), help="comma-separated shift names")
@@ -26,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=count(0), default=20, help="agent steps before the picture")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: procedural assets)")
-    p.add_argument("--render-quality", default="default", choices=("default", "fast"))
+    p.add_argument("--render-quality", default="default", choices=("default", "fast"),
+                   help="MuJoCo rendering settings (envs.make's render_quality; fast: smaller shadow map, no MSAA)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     return p
 

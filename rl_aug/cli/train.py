@@ -4,6 +4,7 @@
     rl-aug train run_dir=runs/x resume=true         # continue an interrupted run exactly, with its saved config
     rl-aug train --config-dir my_configs task=my-task  # my_configs/task/my-task.yaml wins over the shipped
     rl-aug train -m seed=1,2,3 strategy=drq,svea     # multirun: the 6 combinations, one after the other
+    rl-aug train agent=drqv2 --cfg job               # print the composed config (YAML); start nothing
 
 Overrides use Hydra's grammar (agents/overrides.py): key=value, group=name, +key=value, ++key=value, ~key,
 lists [a,b]; sweeps a,b,c or range(1,4) with -m / --multirun.
@@ -25,7 +26,10 @@ Hydra's grammar: +key=value adds a key, ++key=value adds or changes, ~key delete
 -m / --multirun: sweeps key=a,b,c or key=range(1,4) run every combination in turn, each in its own run dir
   (run_dir=DIR: DIR/<n>-<swept key=value,...>; default: runs/multirun/<UTC time>/<n>-<...>);
   re-running the same command with run_dir=DIR resume=true continues each run
+--cfg job (-c job): print the composed config as YAML and start nothing (with -m: each run's), as Hydra does
 """
+
+CFG_CHOICES = ("job",)  # Hydra's `hydra` and `all` show Hydra's own runtime config, which rl-aug does not use
 
 
 def _split_config_dirs(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -45,10 +49,35 @@ def _split_config_dirs(argv: list[str]) -> tuple[list[str], list[str]]:
     return rest, dirs
 
 
+def _split_cfg(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take `--cfg WHAT` / `--cfg=WHAT` / `-c WHAT` out of the overrides: what to print instead of training.
+    Raises ValueError for a missing or unknown WHAT."""
+    rest, what = [], None
+    it = iter(argv)
+    for arg in it:
+        if arg in ("--cfg", "-c"):
+            what = next(it, None)
+            if what is None:
+                raise ValueError(f"{arg} needs a value: expected one of {', '.join(CFG_CHOICES)}")
+        elif arg.startswith("--cfg="):
+            what = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    if what is not None and what not in CFG_CHOICES:
+        raise ValueError(f"--cfg: expected one of {', '.join(CFG_CHOICES)} (the composed training "
+                         f"config; rl-aug has no Hydra runtime config to show), got {what!r}")
+    return rest, what
+
+
 def main(argv: list[str]) -> int:
     from rl_aug.agents.config import GROUPS, ConfigError, available
 
     argv, config_dirs = _split_config_dirs(argv)
+    try:
+        argv, show = _split_cfg(argv)
+    except ValueError as exc:
+        print(f"rl-aug train: {exc}", file=sys.stderr)
+        return 2
     if any(a in ("-h", "--help") for a in argv):
         try:
             groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
@@ -59,9 +88,33 @@ def main(argv: list[str]) -> int:
         return 0
     multirun = [a for a in argv if a in ("-m", "--multirun")]
     argv = [a for a in argv if a not in ("-m", "--multirun")]
+    if show is not None:
+        return _print_cfg(argv, config_dirs, multirun=bool(multirun))
     if multirun:
         return _multirun(argv, config_dirs)
     return _one_run(argv, config_dirs)
+
+
+def _print_cfg(argv: list[str], config_dirs: list[str], multirun: bool) -> int:
+    """`--cfg job`: the composed config(s) as YAML on stdout; composing creates no run directory."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from rl_aug.agents.config import ConfigError, compose
+    from rl_aug.agents.sweep import base_dir, plan
+
+    try:
+        if not multirun:
+            print(OmegaConf.to_yaml(compose(argv, config_dirs)), end="")
+            return 0
+        jobs = plan(argv, Path(base_dir(argv) or "runs/multirun/<UTC time>"), config_dirs)
+    except ConfigError as exc:
+        print(f"rl-aug train: {exc}", file=sys.stderr)
+        return 2
+    for n, job in enumerate(jobs):
+        print(f"# run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}\n{OmegaConf.to_yaml(job.cfg)}", end="")
+    return 0
 
 
 def _one_run(argv: list[str], config_dirs: list[str]) -> int:

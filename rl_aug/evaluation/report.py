@@ -167,14 +167,24 @@ def read_returns(directory: str | Path) -> list[EpisodeResult]:
 
 
 def write_report(directory: str | Path, results: list[EpisodeResult], *, title: str = "Generalization evaluation",
-                 reps: int = 2000) -> Path:
-    """Write returns.csv, summary.csv, report.md, shifts.png (and videos/) into a new `directory`.
+                 reps: int = 2000, overwrite: bool = False) -> Path:
+    """Write returns.csv, summary.csv, report.md, shifts.png (and videos/) into `directory`, created if missing.
 
-    The directory must not exist yet: an earlier evaluation is never overwritten."""
+    A directory that holds anything is refused (FileExistsError) unless `overwrite=True`: an earlier evaluation is
+    never replaced by accident. With `overwrite=True` the report's files are replaced and the .mp4 files of an
+    earlier videos/ are removed (they would not match the new report); other files are left alone."""
     if not results:
         raise ValueError("expected evaluation results, got none")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=False)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"expected a folder for the evaluation report, got {directory}, which is a file")
+    if not overwrite and directory.is_dir() and any(directory.iterdir()):
+        raise FileExistsError(f"expected a new or empty folder for the evaluation report, got {directory}, which "
+                              "is not empty: choose another folder, or pass overwrite=True to replace its report")
+    directory.mkdir(parents=True, exist_ok=True)
+    if overwrite and (directory / "videos").is_dir():
+        for old in (directory / "videos").glob("*.mp4"):
+            old.unlink()
     _write_csv(directory / "returns.csv", [
         {"label": r.label, "run": r.run, "shift": r.shift, "episode": r.episode, "seed": r.seed,
          "episode_return": r.episode_return, "length": r.length} for r in results])
