@@ -39,6 +39,7 @@ HYPERPARAMETER_RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "alpha_beta1": ("a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     "discount": ("a number in (0, 1]", lambda v: _number(v) and 0 < v <= 1),
     "critic_tau": _TAU, "encoder_tau": _TAU,
+    "projection_tau": ("'critic' (DrQ) or 'encoder' (DMC-GB)", lambda v: v in ("critic", "encoder")),
     "stddev_clip": ("a finite number >= 0", lambda v: _number(v) and v >= 0),
     "log_std_bounds": ("[low, high] with low < high (e.g. [-10, 2])",
                        lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(_number(b) for b in v)
@@ -47,6 +48,7 @@ HYPERPARAMETER_RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "num_filters": _count(1), "num_conv_layers": _count(1), "nstep": _count(1), "update_every_steps": _count(1),
     "actor_update_every": _count(1), "target_update_every": _count(1), "num_expl_steps": _count(0),
     "encoder_input_crop": _count(1), "replay_capacity": _count(1), "seed_steps": _count(0), "seed_frames": _count(0),
+    "init_updates": _count(1),
     "stddev_schedule": ("a number or 'linear(start,end,duration)' (DrQ-v2's notation)", lambda v: _schedule(v)),
 }
 

@@ -95,7 +95,7 @@ class TopSchema:
 
 # Keys of configs/agent/*.yaml that the loop reads; everything else goes to the agent's constructor.
 AGENT_LOOP_KEYS = {"name": str, "replay_capacity": int, "seed_steps": (int, type(None)),
-                   "seed_frames": (int, type(None))}
+                   "seed_frames": (int, type(None)), "init_updates": (int, type(None))}
 
 
 def agent_classes() -> dict[str, type]:
@@ -207,6 +207,9 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
             if group not in picks:
                 defaults[group] = choice
     presets += _strategy_preset(str(defaults["agent"]), str(defaults["strategy"]), dirs)
+    if "run" in picks:  # `run=<name>` on the command line is taken whole: a preset's run settings yield to it
+        for preset in presets:
+            preset.pop("run", None)
     cfg = OmegaConf.structured(TopSchema)
     try:
         cfg = OmegaConf.merge(cfg, top)

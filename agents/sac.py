@@ -2,7 +2,8 @@
 
 Defaults follow drq/config.yaml (see configs/agent/sac.yaml for citations): lr 1e-3 everywhere,
 batch 128 (the paper used 512), feature 50, hidden 1024x2, log std in [-10, 2], initial temperature
-0.1 with target entropy -|A|, critic tau 0.01 (the target critic includes its own encoder), actor and
+0.1 with target entropy -|A|, critic tau 0.01 (the target critic includes its own encoder; `projection_tau`
+says whether its projection goes with the Q heads, DrQ, or with the convs at encoder tau, DMC-GB), actor and
 target updates every 2 steps, discount 0.99.
 
 The backup is SAC's soft clipped double-Q target; the actor and temperature losses read detached
@@ -33,7 +34,8 @@ class SAC(PixelActorCritic):
                  critic_tau: float = 0.01, encoder_tau: float | None = None, actor_update_every: int = 2,
                  target_update_every: int = 2, discount: float = 0.99, nstep: int = 1, update_every_steps: int = 1,
                  precision: str = "auto", channels_last: bool = True, encoder_final_relu: bool = True,
-                 encoder_init: str = "orthogonal", encoder_input_crop: int | None = None) -> None:
+                 encoder_init: str = "orthogonal", encoder_input_crop: int | None = None,
+                 projection_tau: str = "critic") -> None:
         check_hyperparameters(locals(), "SAC: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
@@ -41,6 +43,7 @@ class SAC(PixelActorCritic):
         self.target_update_every = int(target_update_every)
         self.critic_tau = float(critic_tau)
         self.encoder_tau = float(critic_tau if encoder_tau is None else encoder_tau)
+        self.projection_tau = projection_tau
         self.target_entropy = -float(action_dim)
 
         self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.0,
@@ -104,7 +107,13 @@ class SAC(PixelActorCritic):
         return [self.critic_opt] if which == "critic" else [self.actor_opt, self.alpha_opt]
 
     def _soft_update_pairs(self) -> list[tuple[nn.Module, nn.Module, float]]:
-        return [(self.critic_target, self.critic, self.critic_tau),
+        # The critic's projection (trunk: Linear + LayerNorm + tanh) goes with the Q heads in DrQ (its target critic
+        # is averaged at one tau), with the convs in DMC-GB (sac.py soft_update_critic_target: critic.encoder, i.e.
+        # shared convs + RLProjection, at encoder_tau; Q1 and Q2 at critic_tau).
+        trunk_tau = self.encoder_tau if self.projection_tau == "encoder" else self.critic_tau
+        target, online = self.critic_target, self.critic
+        return [(target.q1, online.q1, self.critic_tau), (target.q2, online.q2, self.critic_tau),
+                (target.trunk, online.trunk, trunk_tau),
                 (self.critic_target_encoder, self.encoder, self.encoder_tau)]
 
     def _policy_action(self, obs: Tensor, step: int, eval_mode: bool) -> Tensor:

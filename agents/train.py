@@ -98,6 +98,11 @@ def finished(run_dir: str | Path, frames: int | None = None) -> bool:
     return frames is None or int(done.get("frame", -1)) >= int(frames)
 
 
+def init_updates(cfg: DictConfig) -> int:
+    """Updates at the first update step: agent.init_updates (DMC-GB: 1000), else one (configs saved without it)."""
+    return int(cfg.agent.get("init_updates") or 1)
+
+
 def default_run_dir(cfg: DictConfig) -> Path:
     return Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
 
@@ -402,12 +407,14 @@ class Trainer:
             self.step += 1
             obs = next_obs
             if self.step >= self.seed_steps and self.step % self.agent.update_every_steps == 0:
-                batch = self.replay.sample(self.agent.batch_size, self.agent.device)
-                aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: a separate batch of images (DMC-GB)
-                if aux_batch and self.step % int(getattr(self.strategy, "aux_every", 1)) == 0:
-                    batch.aux_obs = self.replay.sample(int(aux_batch), self.agent.device).obs
-                for key, value in self.strategy.update(self.agent, batch, self.step).items():
-                    update_metrics[key].append(float(value))
+                # agent.init_updates: DMC-GB's train.py does init_steps updates (all at that step) at step init_steps
+                for _ in range(init_updates(self.cfg) if self.step == self.seed_steps else 1):
+                    batch = self.replay.sample(self.agent.batch_size, self.agent.device)
+                    aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: a separate batch (DMC-GB)
+                    if aux_batch and self.step % int(getattr(self.strategy, "aux_every", 1)) == 0:
+                        batch.aux_obs = self.replay.sample(int(aux_batch), self.agent.device).obs
+                    for key, value in self.strategy.update(self.agent, batch, self.step).items():
+                        update_metrics[key].append(float(value))
             if progress is not None:
                 progress.update(self.action_repeat)
             due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps

@@ -182,3 +182,27 @@ def test_bad_inputs_are_named():
         SAC(OBS, 2, **{**TINY, "precision": "fp16"})
     with pytest.raises(ValueError, match="linear"):
         linear_schedule("cosine(1,2)", 0)
+
+
+@pytest.mark.parametrize("agent_name, projection_tau", [("sac_dmcgb", 0.05), ("sac", 0.01)])
+def test_target_projection_moves_at_the_configured_tau(agent_name, projection_tau):
+    """DMC-GB averages the critic's whole encoder (convs and the 100-d projection with its LayerNorm) at encoder
+    tau 0.05 and only Q1, Q2 at critic tau 0.01 (src/algorithms/sac.py soft_update_critic_target); DrQ averages
+    the projection with the Q heads at 0.01."""
+    from rl_aug.agents.config import agent_classes, agent_kwargs, compose
+
+    cfg = compose([f"agent={agent_name}", "agent.num_conv_layers=2", "precision=fp32", "agent.channels_last=false"])
+    torch.manual_seed(0)
+    agent = agent_classes()[agent_name](OBS, 2, **{**agent_kwargs(cfg), "hidden_dim": 16, "num_filters": 4})
+    with torch.no_grad():  # online and target differ (as after some critic steps)
+        for p in [*agent.critic.parameters(), *agent.encoder.parameters()]:
+            p.add_(torch.randn_like(p))
+    trunk_before = [p.clone() for p in agent.critic_target.trunk.parameters()]
+    q_before = [p.clone() for p in agent.critic_target.q1.parameters()]
+    agent.update_targets()
+    assert len(trunk_before) == 4  # Linear weight and bias, LayerNorm weight and bias
+    for t, s, b in zip(agent.critic_target.trunk.parameters(), agent.critic.trunk.parameters(), trunk_before):
+        torch.testing.assert_close(t, b + projection_tau * (s - b))
+        assert not torch.allclose(t, b + (0.06 - projection_tau) * (s - b))  # the other tau would not pass
+    for t, s, b in zip(agent.critic_target.q1.parameters(), agent.critic.q1.parameters(), q_before):
+        torch.testing.assert_close(t, b + 0.01 * (s - b))

@@ -54,7 +54,8 @@ def test_precision_is_one_override():
 DMCGB = {"lr": 1e-3, "alpha_lr": 1e-4, "alpha_beta1": 0.5, "batch_size": 128, "feature_dim": 100,
          "hidden_dim": 1024, "num_filters": 32, "num_conv_layers": 11, "encoder_final_relu": False,
          "encoder_init": "delta_orthogonal", "init_temperature": 0.1, "log_std_bounds": [-10.0, 2.0],
-         "critic_tau": 0.01, "encoder_tau": 0.05, "actor_update_every": 2, "target_update_every": 2,
+         "critic_tau": 0.01, "encoder_tau": 0.05, "projection_tau": "encoder", "actor_update_every": 2,
+         "target_update_every": 2,
          "discount": 0.99, "seed_steps": 1000}
 DMCGB_REPEAT = {"cartpole-swingup": 8, "finger-spin": 2, "walker-walk": 4, "cheetah-run": 4, "ball_in_cup-catch": 4}
 
@@ -64,6 +65,38 @@ def test_sac_dmcgb_preset_gives_dmcgbs_settings(task):
     cfg = compose(["agent=sac_dmcgb", f"task={task}"])
     assert {k: cfg.agent[k] for k in DMCGB} == DMCGB
     assert (cfg.strategy.name, cfg.task.action_repeat, cfg.task.frame_stack) == ("svea", DMCGB_REPEAT[task], 3)
+
+
+@pytest.mark.parametrize("task", sorted(DMCGB_REPEAT))
+def test_sac_dmcgb_protocol_counts_dmcgbs_agent_steps_in_frames(task):
+    """DMC-GB's train.py runs train_steps 500k loop iterations and evaluates every eval_freq 10k of them, each one
+    env.step of action_repeat frames; 30 evaluation episodes; 1000 updates at step init_steps 1000."""
+    repeat = DMCGB_REPEAT[task]
+    cfg = compose(["agent=sac_dmcgb", f"task={task}"])
+    assert (cfg.frames, cfg.run.eval_every_frames) == (500_000 * repeat, 10_000 * repeat)
+    assert (cfg.run.eval_episodes, cfg.agent.seed_steps, cfg.agent.init_updates) == (30, 1000, 1000)
+    assert compose(["agent=sac", f"task={task}"]).agent.init_updates is None  # DrQ: no burst
+
+
+def test_sac_dmcgb_drq_is_one_shift_of_obs_and_one_of_next_obs():
+    """DMC-GB's DrQ (src/algorithms/drq.py "[K=1, M=1]", utils.sample_drq); DrQ itself keeps K=M=2."""
+    cfg = compose(["agent=sac_dmcgb", "strategy=drq"])
+    assert (cfg.strategy.name, cfg.strategy.K, cfg.strategy.M, cfg.strategy.aug) == ("drq", 1, 1, "shift(pad=4)")
+    assert (compose(["agent=sac", "strategy=drq"]).strategy.K, compose(["strategy=drq"]).strategy.M) == (2, 2)
+
+
+def test_a_run_picked_on_the_command_line_wins_over_the_presets_run_settings():
+    cfg = compose(["agent=sac_dmcgb", "task=walker-walk", "run=quick"])
+    assert (cfg.run.eval_every_frames, cfg.run.eval_episodes) == (2000, 2)  # configs/run/quick.yaml
+    assert cfg.frames == 2_000_000  # the budget is not a run setting
+
+
+@pytest.mark.parametrize("task", sorted(DRQV2))
+def test_drqv2_preset_gives_the_papers_frame_budget(task):
+    """facebookresearch/drqv2 cfgs/task/easy.yaml num_train_frames 1100000, medium.yaml 3100000 (env frames)."""
+    expected = 1_100_000 if DRQV2[task][0] == DRQV2_EASY else 3_100_000
+    assert compose(["agent=drqv2", f"task={task}"]).frames == expected
+    assert compose(["agent=drqv2", f"task={task}", "frames=1000"]).frames == 1000  # the command line wins
 
 
 def test_sac_dmcgb_builds_dmcgbs_encoder():

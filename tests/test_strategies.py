@@ -419,6 +419,35 @@ def test_soda_aux_loss_matches_closed_form():
     assert soda_loss(online, online).item() == pytest.approx(0.0, abs=1e-7)
 
 
+def test_soda_target_branch_reads_the_ema_encoder_and_projection_not_the_online_ones():
+    """After some aux steps the online encoder / projection have moved away from their EMA copies (tau 0.005): the
+    loss must equal the closed form through target_encoder and target_projection (DMC-GB soda.py: the target view
+    goes through the SODA target encoder and its projection), and differ from one using either online module."""
+    agent, batch = FakeAgent(critic_lr=0.0), make_batch(11)
+    strategy = soda_strategy(aux_lr=0.05)
+    strategy.attach(agent)
+    for _ in range(3):
+        strategy.after_update(agent, batch, step=2)
+    gap = max((t - p).abs().max().item() for t, p in zip(strategy.target_projection.parameters(),
+                                                         strategy.projection.parameters()))
+    assert gap > 0.05  # the weights have diverged
+    x = strategy.aux_images(batch)
+    weak = row_shift(OFFSETS_2N)(torch.cat([x, x]))
+    loss = strategy.aux_loss(agent, x).item()
+
+    def closed_form(encoder, projection):
+        with torch.no_grad():
+            online = strategy.predictor(strategy.projection(agent.encode(255 - weak[: 2 * N])))
+            target = projection(encoder(weak[2 * N:].float() / 255.0))
+            return ((F.normalize(online, dim=1) - F.normalize(target, dim=1)) ** 2).mean().item()
+
+    expected = closed_form(strategy.target_encoder, strategy.target_projection)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    for wrong in (closed_form(strategy.target_encoder, strategy.projection),
+                  closed_form(agent.encoder, strategy.target_projection)):
+        assert abs(wrong - expected) > 100 * 1e-5 * abs(expected)
+
+
 def test_soda_aux_trains_the_encoder_every_aux_every_and_rl_sees_weak_views_only():
     agent = FakeAgent(critic_lr=0.0, actor_update_every=1)  # only the aux loss can move the encoder
     batch = make_batch(9)

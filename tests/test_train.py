@@ -105,6 +105,30 @@ def test_smoke_every_agent_and_strategy(tmp_path, agent, strategy):
     assert any((tmp_path / "run" / "tb").iterdir())
 
 
+@pytest.mark.parametrize("init_updates", [None, 5])
+def test_init_updates_is_a_burst_at_the_first_update_step(tmp_path, init_updates):
+    """DMC-GB's train.py: `num_updates = init_steps if step == init_steps else 1`, every one at that step."""
+    from rl_aug import strategies
+
+    extra = [] if init_updates is None else [f"agent.init_updates={init_updates}"]
+    cfg = compose(overrides(tmp_path, "sac", "none", *extra))  # seed_steps 4, 36 agent steps
+    spy = strategies.make("none")
+    steps: list[int] = []
+    update = spy.update
+
+    def counted(agent, batch, step):
+        steps.append(step)
+        return update(agent, batch, step)
+
+    spy.update = counted
+    trainer = Trainer(cfg, env_factory=point_env, strategy=spy)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    assert steps == [4] * (init_updates or 1) + list(range(5, 37))
+
+
 def _metrics(run_dir: Path) -> tuple[list[dict], list[dict]]:
     drop = {"fps"}
     train = [{k: v for k, v in r.items() if k not in drop} for r in read_csv(run_dir / "train.csv")]
