@@ -85,11 +85,11 @@ class _SB3View:
         x = preprocess_obs(self._float(obs), self.model.observation_space, self.model.policy.normalize_images)
         return self.encoder(x)
 
-    def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
+    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
         raise NotImplementedError
 
     def optimize(self, loss: Tensor, which: Part) -> None:
-        step_optimizers(loss, self._optimizers(which))
+        step_optimizers(loss, self.optimizers_for(which))
 
     def update_targets(self) -> None:
         """Polyak-average the critic (and the actor where it has a target); copy batch-norm running stats (#996)."""
@@ -163,7 +163,7 @@ class SB3ActorCritic(_SB3View):
         metrics["ent_coef_loss"] = float(ent_coef_loss.detach())
         return actor_loss + ent_coef_loss, metrics
 
-    def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
+    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
         m = self.model
         if which == "critic":
             return [m.critic.optimizer]
@@ -210,7 +210,7 @@ class SB3TD3ActorCritic(_SB3View):
         loss = -self.model.critic.q1_forward(obs, self.model.actor(obs)).mean()  # q1_forward: detached features
         return loss, {"actor_loss": float(loss.detach())}
 
-    def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
+    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
         return [self.model.critic.optimizer] if which == "critic" else [self.model.actor.optimizer]
 
 
@@ -271,7 +271,7 @@ class SB3TQCActorCritic(_SB3View):
         metrics["ent_coef_loss"] = float(ent_coef_loss.detach())
         return loss + ent_coef_loss, metrics
 
-    def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
+    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
         m = self.model
         if which == "critic":
             return [m.critic.optimizer]
