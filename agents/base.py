@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from rl_aug.agents.networks import Encoder, linear_schedule, soft_update
+from rl_aug.agents.networks import linear_schedule, soft_update
 from torch import Tensor, nn
 
 from rl_aug.precision import native_bf16
@@ -49,6 +49,9 @@ HYPERPARAMETER_RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "actor_update_every": _count(1), "target_update_every": _count(1), "num_expl_steps": _count(0),
     "encoder_input_crop": _count(1), "replay_capacity": _count(1), "seed_steps": _count(0), "seed_frames": _count(0),
     "init_updates": _count(1),
+    "vit_patch_size": _count(1), "vit_depth": _count(1), "vit_width": _count(1), "vit_heads": _count(1),
+    "vit_mlp_ratio": _POSITIVE,
+    "encoder": ("one of conv, vit", lambda v: v in ("conv", "vit")),
     "stddev_schedule": ("a number or 'linear(start,end,duration)' (DrQ-v2's notation)", lambda v: _schedule(v)),
 }
 
@@ -74,7 +77,7 @@ class PixelActorCritic:
     """Base of the pixel agents. Subclasses set `actor`, `critic`, `critic_target`, the optimizers and
     implement `td_target`, `policy`, `actor_loss` and `_act_distribution_action`."""
 
-    encoder: Encoder
+    encoder: nn.Module  # networks.Encoder (conv) or vit.ViTEncoder
     critic_target_encoder: nn.Module | None
     actor: nn.Module
     critic: nn.Module

@@ -13,7 +13,13 @@ import copy
 
 import torch
 from rl_aug.agents.base import PixelActorCritic, check_hyperparameters
-from rl_aug.agents.networks import ClippedNormal, DeterministicActor, DoubleQCritic, Encoder, linear_schedule
+from rl_aug.agents.networks import (
+    ClippedNormal,
+    DeterministicActor,
+    DoubleQCritic,
+    image_encoder,
+    linear_schedule,
+)
 from torch import Tensor, nn
 
 from rl_aug.strategies.protocol import Part, double_q_loss
@@ -28,7 +34,8 @@ class DrQV2(PixelActorCritic):
                  stddev_schedule: str | float = "linear(1.0,0.1,500000)", stddev_clip: float = 0.3,
                  num_expl_steps: int = 2000, actor_update_every: int = 1, target_update_every: int = 1,
                  discount: float = 0.99, nstep: int = 3, update_every_steps: int = 2,
-                 precision: str = "auto", channels_last: bool = True) -> None:
+                 precision: str = "auto", channels_last: bool = True, encoder: str = "conv", vit_patch_size: int = 8,
+                 vit_depth: int = 4, vit_width: int = 128, vit_heads: int = 8, vit_mlp_ratio: float = 1.0) -> None:
         check_hyperparameters(locals(), "DrQV2: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
@@ -40,7 +47,10 @@ class DrQV2(PixelActorCritic):
         self.stddev_clip = float(stddev_clip)
         self.num_expl_steps = int(num_expl_steps)
 
-        self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.5)
+        self.encoder = image_encoder(
+            encoder, self.obs_shape, offset=0.5, conv={"num_filters": num_filters, "num_layers": num_conv_layers},
+            vit={"patch_size": vit_patch_size, "depth": vit_depth, "width": vit_width, "heads": vit_heads,
+                 "mlp_ratio": vit_mlp_ratio})
         repr_dim = self.encoder.repr_dim
         self.actor = DeterministicActor(repr_dim, action_dim, feature_dim, hidden_dim, hidden_depth)
         self.critic = DoubleQCritic(repr_dim, action_dim, feature_dim, hidden_dim, hidden_depth)

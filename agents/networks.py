@@ -107,6 +107,22 @@ class Encoder(nn.Module):
         return self.convs(x).flatten(1)
 
 
+ENCODERS = ("conv", "vit")
+
+
+def image_encoder(kind: str, obs_shape: tuple[int, int, int], *, offset: float, input_crop: int | None = None,
+                  conv: dict | None = None, vit: dict | None = None) -> nn.Module:
+    """The agents' image encoder by name: "conv" (the DrQ / DMC-GB stack above) or "vit" (agents/vit.py). Both give
+    flat features with `repr_dim`, so the trunk, the heads and every strategy are the same for either."""
+    if kind == "conv":
+        return Encoder(obs_shape, offset=offset, input_crop=input_crop, **(conv or {}))
+    if kind == "vit":
+        from rl_aug.agents.vit import ViTEncoder
+
+        return ViTEncoder(obs_shape, offset=offset, input_crop=input_crop, **(vit or {}))
+    raise ValueError(f"expected agent.encoder one of {', '.join(ENCODERS)}, got {kind!r}")
+
+
 class Trunk(nn.Sequential):
     """Linear -> LayerNorm -> tanh: the 50-d feature each head reads (DrQ, DrQ-v2)."""
 

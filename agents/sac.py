@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 from rl_aug.agents.base import PixelActorCritic, check_hyperparameters
-from rl_aug.agents.networks import DoubleQCritic, Encoder, SquashedGaussianActor, squashed_mean
+from rl_aug.agents.networks import DoubleQCritic, SquashedGaussianActor, image_encoder, squashed_mean
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
@@ -35,7 +35,8 @@ class SAC(PixelActorCritic):
                  target_update_every: int = 2, discount: float = 0.99, nstep: int = 1, update_every_steps: int = 1,
                  precision: str = "auto", channels_last: bool = True, encoder_final_relu: bool = True,
                  encoder_init: str = "orthogonal", encoder_input_crop: int | None = None,
-                 projection_tau: str = "critic") -> None:
+                 projection_tau: str = "critic", encoder: str = "conv", vit_patch_size: int = 8, vit_depth: int = 4,
+                 vit_width: int = 128, vit_heads: int = 8, vit_mlp_ratio: float = 1.0) -> None:
         check_hyperparameters(locals(), "SAC: ")
         super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
                          discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
@@ -46,8 +47,12 @@ class SAC(PixelActorCritic):
         self.projection_tau = projection_tau
         self.target_entropy = -float(action_dim)
 
-        self.encoder = Encoder(self.obs_shape, num_filters, num_conv_layers, offset=0.0,
-                               final_relu=encoder_final_relu, init=encoder_init, input_crop=encoder_input_crop)
+        self.encoder = image_encoder(
+            encoder, self.obs_shape, offset=0.0, input_crop=encoder_input_crop,
+            conv={"num_filters": num_filters, "num_layers": num_conv_layers, "final_relu": encoder_final_relu,
+                  "init": encoder_init},
+            vit={"patch_size": vit_patch_size, "depth": vit_depth, "width": vit_width, "heads": vit_heads,
+                 "mlp_ratio": vit_mlp_ratio})
         repr_dim = self.encoder.repr_dim
         self.critic = DoubleQCritic(repr_dim, action_dim, feature_dim, hidden_dim, hidden_depth)
         self.actor = SquashedGaussianActor(repr_dim, action_dim, feature_dim, hidden_dim,

@@ -164,9 +164,9 @@ def time_updates(update: Callable[[int], Any], n: int, warmup: int, start: int =
 
 
 def build(agent_name: str, shape: tuple[int, int, int], precision: str = "auto", channels_last: bool = True,
-          device: str = "cpu"):
+          device: str = "cpu", encoder: str = "conv"):
     cls = {"sac": SAC, "drqv2": DrQV2}[agent_name]
-    return cls(shape, ACTION_DIM, precision=precision, channels_last=channels_last, device=device)
+    return cls(shape, ACTION_DIM, precision=precision, channels_last=channels_last, device=device, encoder=encoder)
 
 
 def strategy_options(name: str, batch: int) -> dict[str, Any]:
@@ -226,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--malloc", default="keep", choices=("keep", "default"),
                         help="keep: glibc keeps freed memory, as `rl-aug train` does on the CPU (rl_aug/host_memory.py; "
                              "process-wide, so the reference gets it too); default: glibc's own settings")
+    parser.add_argument("--encoder", default="conv", choices=("conv", "vit"),
+                        help="our agents' image encoder (agent.encoder; the ViT with its default vit_* settings); "
+                             "the reference stays DMC-GB's conv SAC")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     dev = args.device
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # reference vs ours SVEA on SAC, interleaved
     torch.manual_seed(0)
     reference = ReferenceSVEA(build("sac", shape, precision="fp32", channels_last=False, device=dev))
-    sac = build("sac", shape, precision=args.precision, device=dev)
+    sac = build("sac", shape, precision=args.precision, device=dev, encoder=args.encoder)
     svea = make("svea")
     svea.attach(sac)
     ref_t, ours_t = [], []
@@ -272,12 +275,17 @@ def main(argv: list[str] | None = None) -> int:
                 ms, cpu = svea_ms, svea_cpu
             else:
                 torch.manual_seed(0)
-                agent = build(agent_name, shape, precision=args.precision, device=dev)
+                agent = build(agent_name, shape, precision=args.precision, device=dev, encoder=args.encoder)
                 strategy = make(name, **strategy_options(name, args.batch))
                 strategy.attach(agent)
                 ms, cpu = time_updates(lambda s, a=agent, st=strategy: st.update(a, batch, s), args.updates,
                                        args.warmup)
-            row = {"agent": agent_name, "strategy": name if name != "rad" else "rad(shift)", "ms_per_update": ms,
+            counted = sac if agent_name == "sac" else build(agent_name, shape, precision="fp32", device="cpu",
+                                                             encoder=args.encoder)
+            row = {"agent": agent_name, "encoder": args.encoder,
+                   "encoder_parameters": sum(p.numel() for p in counted.encoder.parameters()),
+                   "agent_parameters": sum(p.numel() for m in counted.modules().values() for p in m.parameters()),
+                   "strategy": name if name != "rad" else "rad(shift)", "ms_per_update": ms,
                    "cpu_ms_per_update": cpu, "updates_per_s": 1000.0 / ms,
                    "speedup_vs_reference": reference_ms / ms, "cpu_speedup_vs_reference": reference_cpu / cpu}
             rows.append(row)
@@ -293,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "native_bf16": native_bf16(dev),
         "precision": sac.precision,
+        "encoder": args.encoder,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "malloc": "keep" if kept else "default",

@@ -14,7 +14,7 @@ EXTRA_OF = {
     "gymnasium": "envs", "mujoco": "envs", "dm_control": "envs", "shimmy": "envs", "imageio": "envs",
     "omegaconf": "train", "hydra": "train", "tensorboard": "train", "tqdm": "train",
     "matplotlib": "eval",
-    "stable_baselines3": "sb3", "rich": "sb3",
+    "stable_baselines3": "sb3", "rich": "sb3", "sb3_contrib": "sb3",
     "ray": "sweep", "pyarrow": "sweep",
     "pygame": "classic",  # gymnasium's classic-control envs (CartPole, Pendulum, ...) draw with it
 }

@@ -60,3 +60,42 @@ def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=None) as info:
         ViTEncoder((3, 16, 16), **kwargs)
     assert message in str(info.value)
+
+
+# sac_dmcgb's SODA preset renders 100 px and crops to 84 (DMC-GB's protocol), which the 16 px test env cannot feed.
+@pytest.mark.parametrize("agent, strategy", [(a, s) for a in ("sac", "drqv2", "sac_dmcgb") for s in ("drq", "svea", "soda")
+                                             if (a, s) != ("sac_dmcgb", "soda")])
+def test_every_agent_trains_a_vit_through_every_kind_of_strategy(tmp_path, agent, strategy):
+    """agent.encoder=vit from the config: the encoder is a ViT, its weights move under the strategy's update."""
+    from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer
+    from test_train import overrides, point_env
+
+    base = "sac" if agent == "sac_dmcgb" else agent
+    extra = ["agent.encoder=vit", "agent.vit_patch_size=4", "agent.vit_depth=1", "agent.vit_width=8",
+             "agent.vit_heads=2", "frames=18", "run.checkpoint_every_frames=18", "run.eval_every_frames=18"]
+    if agent == "sac_dmcgb":
+        extra += ["agent=sac_dmcgb", "agent.num_conv_layers=2", "agent.init_updates=null", "agent.seed_steps=4"]
+    cfg = compose([*overrides(tmp_path, base, strategy, *extra)])
+    trainer = Trainer(cfg, env_factory=point_env)
+    assert isinstance(trainer.agent.encoder, ViTEncoder) and trainer.agent.encoder.patches == 16
+    before = [p.detach().clone() for p in trainer.agent.encoder.parameters()]
+    trainer.run()
+    trainer.close()
+    moved = [not torch.equal(b, p) for b, p in zip(before, trainer.agent.encoder.parameters())]
+    assert all(moved)
+
+
+def test_vit_parameter_count_and_bad_encoder_name():
+    from rl_aug.agents.sac import SAC
+
+    sac = SAC((9, 84, 84), 6, encoder="vit", precision="fp32")
+    vit = sac.encoder
+    width, patches = 128, 100
+    expected = (9 * 64 * width + width) + patches * width  # patch embedding + positions
+    block = (3 * width * width + 3 * width) + (width * width + width)  # attention in/out projections
+    block += (width * width + width) * 2 + 4 * width  # MLP (ratio 1) and two LayerNorms
+    expected += 4 * block + 2 * width  # 4 blocks and the final LayerNorm
+    assert sum(p.numel() for p in vit.parameters()) == expected
+    with pytest.raises(ValueError, match="encoder: expected one of conv, vit, got 'resnet'"):
+        SAC((9, 84, 84), 6, encoder="resnet")
