@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+from collections import deque
 
 import numpy as np
 import pytest
@@ -28,8 +29,10 @@ def pull(auto: AutoAugmentation, means: list[float], rounds: int, seed: int = 0)
     """Play `rounds` episodes of a bandit whose arm k pays means[k] + N(0, 0.1); returns the arms played."""
     rng = np.random.default_rng(seed)
     played = []
+    x = torch.zeros(2, 3, 2, 2)
     for _ in range(rounds):
         played.append(auto.current)
+        auto(x)  # the episode's updates used the active candidate
         auto.observe(means[auto.current] + 0.1 * rng.standard_normal())
     return played
 
@@ -73,6 +76,19 @@ def test_ucb_concentrates_on_the_best_candidate_of_a_synthetic_bandit():
     uniform(x, generator=torch.Generator().manual_seed(0))
     shares = np.array(uniform.rows) / 4000
     assert np.all(np.abs(shares - 0.25) < 0.03), shares
+
+
+def test_episodes_that_used_no_augmentation_are_not_credited():
+    """Before learning starts (random actions, no update) the returns say nothing about a candidate."""
+    auto = AutoAugmentation([adder(k) for k in range(2)])
+    for ret in (5.0, 7.0):
+        auto.observe(ret)
+    assert (auto.observed, auto.skipped, auto.current) == (0, 2, 0) and auto.returns[0] == deque()
+    auto(torch.zeros(4, 3, 2, 2))
+    auto.observe(3.0)
+    assert (auto.observed, auto.current, list(auto.returns[0])) == (1, 1, [3.0])
+    auto.observe(9.0)  # candidate 1 became active but augmented nothing since: not credited
+    assert (auto.observed, auto.skipped, list(auto.returns[1])) == (1, 3, [])
 
 
 def test_ucb_scale_free_returns_by_default_and_raw_when_asked():
@@ -148,10 +164,10 @@ def test_augmented_sac_hands_episode_returns_to_auto():
     from test_sb3 import model
 
     m = model("svea", strategy_kwargs={"strong": "auto(noise, grayscale)"})
-    m.learn(40)  # NoiseImageEnv: 10-step episodes, so 4 returns reached the chooser
+    m.learn(40)  # NoiseImageEnv: 10-step episodes; updates from step 20: 2 returns before, 2 credited
     auto = m.strategy.autos()["strong"]
-    assert auto.observed == 4
-    assert sum(len(r) for r in auto.returns) == 4
+    assert (auto.observed, auto.skipped) == (2, 2)
+    assert sum(len(r) for r in auto.returns) == 2
     assert m.logger.name_to_value["train/auto_strong/share[noise]"] > 0
 
 

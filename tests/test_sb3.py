@@ -36,7 +36,7 @@ class NoiseImageEnv(gym.Env):
 
 def model(strategy: str = "drq", **kwargs) -> AugmentedSAC:
     return AugmentedSAC("CnnPolicy", NoiseImageEnv(), strategy=strategy, buffer_size=300, learning_starts=20,
-                        batch_size=8, policy_kwargs=SMALL, seed=0, strategy_seed=0, **kwargs)
+                        batch_size=8, policy_kwargs=dict(SMALL), seed=0, strategy_seed=0, **kwargs)
 
 
 def fixed_batch(n: int = 8):

@@ -15,7 +15,8 @@ or DMC-GB code chooses for the user. Two choosers:
   update (the signal every training loop has anyway). Defaults c = 0.5, window = 10 are those of the public
   UCB-DrAC implementation. Our one change: returns are scaled to [0, 1] by the smallest and largest return seen
   so far, so that c means the same on DMC (returns 0..1000) as on Procgen (0..10); `normalize=False` turns it off.
-  Before any return arrives the candidates are tried in order, once each.
+  Before any return arrives the candidates are tried in order, once each. An episode during which the active
+  candidate augmented nothing (the random-action steps before learning starts) is not credited to it.
 - `mode='uniform'` (RandAugment, Cubuk et al. 2020, with one op per image): every sample of a batch draws one
   candidate uniformly, from the strategy's generator; the baseline a chooser has to beat.
 
@@ -62,7 +63,9 @@ class AutoAugmentation:
         self.returns: list[deque[float]] = [deque(maxlen=self.window) for _ in range(n)]
         self.rows = [0] * n  # how many samples each candidate augmented (for the log)
         self.lowest, self.highest = math.inf, -math.inf
-        self.observed = 0
+        self.observed = 0  # returns credited
+        self.skipped = 0  # returns of episodes in which the active candidate augmented nothing
+        self.mark = 0  # rows[current] when it became active (or at the last credited return)
 
     # ------------------------------------------------------------------ applying
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -92,13 +95,17 @@ class AutoAugmentation:
         signal = float(signal)
         if not math.isfinite(signal):
             raise ValueError(f"auto(...): expected a finite episode return, got {signal!r}")
-        self.observed += 1
-        self.lowest, self.highest = min(self.lowest, signal), max(self.highest, signal)
         if self.mode != "ucb":
             return
+        if self.rows[self.current] == self.mark:  # no update used it during this episode: nothing to credit
+            self.skipped += 1
+            return
+        self.observed += 1
+        self.lowest, self.highest = min(self.lowest, signal), max(self.highest, signal)
         self.returns[self.current].append(signal)
         self.current = self.choose()
         self.chosen[self.current] += 1
+        self.mark = self.rows[self.current]
 
     def scores(self) -> list[float]:
         """Q(a) + c sqrt(log N / N(a)) per candidate; inf for one that has no return yet."""
@@ -132,7 +139,7 @@ class AutoAugmentation:
     def state_dict(self) -> dict[str, Any]:
         return {"labels": list(self.labels), "mode": self.mode, "current": self.current, "chosen": list(self.chosen),
                 "returns": [list(r) for r in self.returns], "rows": list(self.rows), "lowest": self.lowest,
-                "highest": self.highest, "observed": self.observed}
+                "highest": self.highest, "observed": self.observed, "skipped": self.skipped, "mark": self.mark}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("labels") != self.labels or state.get("mode") != self.mode:
@@ -142,7 +149,7 @@ class AutoAugmentation:
         self.returns = [deque((float(v) for v in r), maxlen=self.window) for r in state["returns"]]
         self.rows = [int(n) for n in state["rows"]]
         self.lowest, self.highest = float(state["lowest"]), float(state["highest"])
-        self.observed = int(state["observed"])
+        self.observed, self.skipped, self.mark = int(state["observed"]), int(state["skipped"]), int(state["mark"])
 
     def __repr__(self) -> str:
         extra = "" if self.mode == "ucb" else ", mode='uniform'"
