@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from rl_aug.agents import checkpoint, provenance, run_lock
+from rl_aug.agents import config as configs
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
@@ -198,7 +199,7 @@ class Trainer:
             # A resumed run may ask for a different checkpoint interval: it applies from now on.
             self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
-            OmegaConf.save(cfg, self.run_dir / "config.yaml")
+            OmegaConf.save(configs.saved_form(cfg), self.run_dir / "config.yaml")
         provenance.append(self.run_dir, overrides, resumed=resuming)
         self.writer = None
         if cfg.run.tensorboard:
@@ -216,6 +217,13 @@ class Trainer:
     def _prepare_run_dir(self) -> bool:
         """Create the run dir; True when resuming. An existing run is never overwritten unless asked."""
         d = self.run_dir
+        configs.check_start(self.cfg)
+        if self.cfg.resume and d.is_dir() and not any(p.name != run_lock.LOCK_NAME for p in d.iterdir()):
+            raise ConfigError(f"resume=true but run_dir {d} is empty: there is no run to continue; check the path, "
+                              "or drop resume=true to start a new run there")
+        if self.cfg.resume and not d.exists():
+            raise ConfigError(f"resume=true but run_dir {d} does not exist: there is no run to continue; check the "
+                              "path, or drop resume=true to start a new run there")
         if d.exists() and not d.is_dir():
             raise FileExistsError(f"expected run_dir a directory, got {d}, which is a file: choose another run_dir")
         d.mkdir(parents=True, exist_ok=True)
@@ -247,7 +255,7 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         return {
-            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "config": OmegaConf.to_container(configs.saved_form(self.cfg), resolve=True),
             "agent": self.agent.state_dict(),
             "strategy": self.strategy.state_dict(),
             "counters": {"step": self.step, "episode": self.episode, "num_evals": self.num_evals,

@@ -498,3 +498,48 @@ def test_a_run_directory_in_use_is_refused_until_its_trainer_closes(tmp_path):
     kept = sorted(p.name for p in (tmp_path / "run").iterdir())
     fresh.close()
     assert ".lock" in kept and "train.csv" not in kept and "checkpoint" not in kept  # the old run is gone
+
+
+def test_a_resume_never_replays_overwrite_from_the_saved_config(tmp_path):
+    """A run started with overwrite=true, then resumed by its run_dir alone, continues: nothing is deleted."""
+    run = tmp_path / "run"
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "overwrite=true")), env_factory=point_env)
+    t.run(until_frames=18)  # checkpoint at 18, then the process is gone (as after a kill)
+    t.close()
+    assert OmegaConf.load(run / "config.yaml").overwrite is False
+    assert checkpoint.read(run / "checkpoint")[1]["config"]["overwrite"] is False
+    first_rows = read_csv(run / "train.csv")
+    cfg = compose([f"run_dir={run}", "resume=true"])
+    assert cfg.overwrite is False
+    t = Trainer(cfg, env_factory=point_env)
+    assert t.frame == 18
+    t.run()
+    t.close()
+    rows = read_csv(run / "train.csv")
+    assert [int(r["frame"]) for r in rows] == [6, 12, 18, 24, 30, 36] and rows[:3] == first_rows
+    # a config.yaml written before the fix (overwrite: true kept) is not obeyed either
+    saved = OmegaConf.load(run / "config.yaml")
+    saved.overwrite = True
+    OmegaConf.save(saved, run / "config.yaml")
+    t = Trainer(compose([f"run_dir={run}", "resume=true", "frames=48"]), env_factory=point_env)
+    assert t.frame == 36
+    t.close()
+    assert len(read_csv(run / "train.csv")) == 6
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"resume=true and overwrite=true contradict each other"):
+        compose(overrides(tmp_path, "sac", "none", "resume=true", "overwrite=true"))
+
+
+def test_resume_of_a_run_dir_that_holds_no_run_is_refused(tmp_path):
+    run = tmp_path / "run"
+    cfg = compose(overrides(tmp_path, "sac", "none", "resume=true"))
+    with pytest.raises(ConfigError, match=rf"^resume=true but run_dir {run} does not exist: there is no run"):
+        Trainer(cfg, env_factory=point_env)
+    assert not run.exists()  # nothing made
+    run.mkdir()
+    with pytest.raises(ConfigError, match=rf"^resume=true but run_dir {run} is empty"):
+        Trainer(cfg, env_factory=point_env)
+    assert list(run.iterdir()) == []
+    assert cli_main(overrides(tmp_path / "nowhere", "sac", "none", "resume=true")) == 2

@@ -106,8 +106,11 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
         return 2
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
     for n, job in enumerate(jobs):
-        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}", flush=True)
-        code = _one_run(job.overrides, config_dirs)
+        # resume=true on a multirun continues the sweep: its runs that never started begin now (a single run
+        # refuses resume=true where there is no run)
+        overrides = job.overrides if job.started() else [o for o in job.overrides if o.split("=", 1)[0] != "resume"]
+        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(overrides)}", flush=True)
+        code = _one_run(overrides, config_dirs)
         if code != 0:
             print(f"rl-aug train -m: run {n + 1} failed (exit {code}); stopping, as Hydra's basic launcher does",
                   file=sys.stderr)
