@@ -178,6 +178,7 @@ class Trainer:
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
         if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
             saved = checkpoint.read(self.run_dir / "checkpoint")  # read once: sizes the buffer, then fills it
+            checkpoint.settle(self.run_dir / "checkpoint", saved[0])
             capacity = int(saved[2]["config"][4])
         self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=self.agent.nstep,
                                    discount=self.agent.discount, seed=derived_seed(seed, 2))

@@ -543,3 +543,41 @@ def test_resume_of_a_run_dir_that_holds_no_run_is_refused(tmp_path):
         Trainer(cfg, env_factory=point_env)
     assert list(run.iterdir()) == []
     assert cli_main(overrides(tmp_path / "nowhere", "sac", "none", "resume=true")) == 2
+
+
+@pytest.mark.parametrize("between", ["first_rename", "second_rename"])
+def test_a_kill_between_the_renames_loses_no_checkpoint(tmp_path, between):
+    """The on-disk states `checkpoint.save` leaves when killed between its renames (frame-30 checkpoint complete in
+    .tmp; frame 18 in place or in .old): a resume continues at 30, puts it in place, and a save killed later while
+    writing still leaves the frame-30 checkpoint whole."""
+    import shutil
+
+    ckpt = tmp_path / "run" / "checkpoint"
+    tmp, old = ckpt.with_name("checkpoint.tmp"), ckpt.with_name("checkpoint.old")
+    t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
+    t.run(until_frames=18)
+    shutil.copytree(ckpt, tmp_path / "at18")
+    t.run(until_frames=30)
+    t.close()
+    ckpt.rename(tmp)  # the newest (30) written whole, not yet renamed in
+    shutil.copytree(tmp_path / "at18", ckpt if between == "first_rename" else old)
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    assert t.frame == 30
+    assert sorted(p.name for p in ckpt.parent.glob("checkpoint*")) == ["checkpoint"]  # promoted
+    assert checkpoint.read(ckpt)[1]["counters"]["step"] == 30
+
+    def killed_while_writing(path):
+        Path(path).write_bytes(b"half a replay")
+        raise KeyboardInterrupt("killed")
+
+    t.replay.save = killed_while_writing
+    with pytest.raises(KeyboardInterrupt):
+        t.save_checkpoint()
+    t.close()
+    where, state, _ = checkpoint.read(ckpt)
+    assert where == ckpt and state["counters"]["step"] == 30
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    assert t.frame == 30 and not tmp.exists()  # the unfinished .tmp went; nothing complete did
+    t.run()
+    t.close()
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6, 12, 18, 24, 30, 36]
