@@ -71,6 +71,23 @@ def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def config_diff(saved: Any, now: Any, prefix: str) -> list[tuple[str, Any, Any]]:
+    """(dotted key, saved value, current value) for each leaf that differs between two config containers; a key
+    only one side has shows `absent` on the other."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in [*saved, *(k for k in now if k not in saved)]
+                for d in config_diff(saved.get(k, _ABSENT), now.get(k, _ABSENT), f"{prefix}.{k}")]
+    return [] if saved == now else [(prefix, saved, now)]
+
+
 RESULT_FILE = "result.json"
 
 
@@ -278,15 +295,13 @@ class Trainer:
         self.replay.load_state_dict(replay_arrays)
         saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
-        for key in RESUME_MUST_MATCH:
-            if key == "agent":  # numerics may change on resume, like the device (the weights do not depend on it)
-                saved[key] = {k: v for k, v in saved[key].items() if k != "precision"}
-                current[key] = {k: v for k, v in current[key].items() if k != "precision"}
-            if saved[key] != current[key]:
-                raise ConfigError(
-                    f"cannot resume {self.run_dir}: {key} differs from the saved run ({saved[key]!r} vs "
-                    f"{current[key]!r}); resume with the run's config (see {self.run_dir / 'config.yaml'})"
-                )
+        # numerics may change on resume, like the device (the weights do not depend on agent.precision)
+        diffs = [d for key in RESUME_MUST_MATCH for d in config_diff(saved.get(key), current.get(key), key)
+                 if d[0] != "agent.precision"]
+        if diffs:
+            named = ", ".join(f"{key} differs (saved {old!r}, now {new!r})" for key, old, new in diffs)
+            raise ConfigError(f"cannot resume {self.run_dir}: {named}; resume with the run's config (see "
+                              f"{self.run_dir / 'config.yaml'})")
         self.agent.load_state_dict(state["agent"])
         self.strategy.load_state_dict(state["strategy"])
         for key, value in state["counters"].items():

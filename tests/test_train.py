@@ -581,3 +581,16 @@ def test_a_kill_between_the_renames_loses_no_checkpoint(tmp_path, between):
     t.run()
     t.close()
     assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6, 12, 18, 24, 30, 36]
+
+
+def test_a_resume_with_a_different_config_names_only_the_differing_keys(tmp_path):
+    t = Trainer(compose(overrides(tmp_path, "sac", "drq", "frames=6")), env_factory=point_env)
+    t.run()
+    t.close()
+    other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "agent.hidden_dim=24", "task.size=12"))
+    other.resume = True
+    with pytest.raises(ConfigError) as err:
+        Trainer(other, env_factory=point_env)
+    assert str(err.value) == (
+        f"cannot resume {tmp_path / 'run'}: agent.hidden_dim differs (saved 16, now 24), task.size differs "
+        f"(saved 16, now 12); resume with the run's config (see {tmp_path / 'run' / 'config.yaml'})")
