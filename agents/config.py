@@ -429,6 +429,7 @@ def check(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
     if cfg.task.action_repeat < 1:
         raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
+    check_frames(int(cfg.frames), int(cfg.task.action_repeat))
     for key in ("eval_every_frames", "checkpoint_every_frames"):
         if cfg.run[key] <= 0:
             raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
@@ -460,6 +461,16 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(
             f"strategy {cfg.strategy.name!r} does not fit agent {name!r}: it supports {', '.join(supported)}"
         )
+
+
+def check_frames(frames: int, action_repeat: int) -> None:
+    """The budget is whole agent steps: a `frames` between two multiples of the action repeat is an error (it was
+    silently rounded down), naming the valid values either side."""
+    if frames % action_repeat:
+        low, high = frames // action_repeat * action_repeat, (frames // action_repeat + 1) * action_repeat
+        nearest = f"frames={low} or frames={high}" if low > 0 else f"frames={high}"
+        raise ConfigError(f"frames={frames} is not a multiple of task.action_repeat={action_repeat} (each agent step "
+                          f"is {action_repeat} env frames): use {nearest}")
 
 
 def _check_device(device: str) -> None:

@@ -143,6 +143,7 @@ class Trainer:
 
     def _build(self, cfg: DictConfig, env_factory: EnvFactory | None, strategy: Any | None,
                overrides: list[str] | None, resuming: bool) -> None:
+        configs.check_frames(int(cfg.frames), int(cfg.task.action_repeat))  # a config built without compose, too
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
         if cfg.run.keep_freed_memory and torch.device(str(cfg.device)).type == "cpu":

@@ -594,3 +594,23 @@ def test_a_resume_with_a_different_config_names_only_the_differing_keys(tmp_path
     assert str(err.value) == (
         f"cannot resume {tmp_path / 'run'}: agent.hidden_dim differs (saved 16, now 24), task.size differs "
         f"(saved 16, now 12); resume with the run's config (see {tmp_path / 'run' / 'config.yaml'})")
+
+
+def test_frames_not_a_multiple_of_the_action_repeat_is_an_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        compose(["task=cartpole-swingup", "frames=1001"])  # action repeat 8
+    assert str(err.value) == ("frames=1001 is not a multiple of task.action_repeat=8 (each agent step is 8 env "
+                              "frames): use frames=1000 or frames=1008")
+    with pytest.raises(ConfigError, match=r"^frames=3 is not a multiple of task.action_repeat=4 .*: use frames=4$"):
+        compose(["task=cheetah-run", "frames=3"])
+    cfg = compose(overrides(tmp_path, "sac", "none"))
+    cfg.task.action_repeat = 5  # 36 frames: not whole agent steps
+    with pytest.raises(ConfigError, match=r"frames=36 is not a multiple of task.action_repeat=5 .*frames=35 or frames=40"):
+        Trainer(cfg, env_factory=point_env)
+    assert not (tmp_path / "run").exists()
+    from rl_aug.agents.config import available
+
+    for agent in available("agent"):  # the shipped configs and presets do not trip it
+        for task in available("task"):
+            cfg = compose([f"agent={agent}", f"task={task}"])  # would raise on a budget between agent steps
+            assert cfg.frames % cfg.task.action_repeat == 0
