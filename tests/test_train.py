@@ -614,3 +614,77 @@ def test_frames_not_a_multiple_of_the_action_repeat_is_an_error(tmp_path):
         for task in available("task"):
             cfg = compose([f"agent={agent}", f"task={task}"])  # would raise on a budget between agent steps
             assert cfg.frames % cfg.task.action_repeat == 0
+
+
+def test_train_returns_and_prints_its_run_dir(tmp_path, capsys):
+    from rl_aug.agents.train import train
+
+    result = train(compose(overrides(tmp_path, "sac", "none", "frames=12")), env_factory=point_env)
+    assert result["run_dir"] == tmp_path / "run" and (result["frame"], result["step"], result["episode"]) == (12, 12, 2)
+    out = capsys.readouterr().out
+    assert f"rl-aug train: run dir {tmp_path / 'run'} (new run, budget 12 frames)" in out
+    assert f"run dir: {tmp_path / 'run'}  frames: 12  agent steps: 12" in out
+
+
+class Recorder:
+    """A callback that records what it is given, and stops the run at its first evaluation at or past `stop_at`."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.stop_at, self.evals, self.checkpoints = stop_at, [], []
+
+    def on_eval(self, frame, step, metrics):
+        self.evals.append((frame, step, metrics["episode_return"], metrics["episodes"]))
+        return None if self.stop_at is None or frame < self.stop_at else False
+
+    def on_checkpoint(self, path, frame):
+        self.checkpoints.append((path, frame, checkpoint.read(path)[1]["counters"]["step"]))
+
+
+def test_callbacks_see_each_evaluation_and_checkpoint(tmp_path):
+    from rl_aug.agents.callbacks import Callback
+    from rl_aug.agents.train import train
+
+    class OnlyCheckpoints(Callback):
+        def __init__(self):
+            self.frames = []
+
+        def on_checkpoint(self, path, frame):
+            self.frames.append(frame)
+
+    seen, quiet = Recorder(), OnlyCheckpoints()
+    result = train(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env, callbacks=[seen, quiet])
+    run = tmp_path / "run"
+    evals = read_csv(run / "eval.csv")
+    assert [(f, s) for f, s, _, _ in seen.evals] == [(0, 0), (12, 12), (24, 24), (36, 36)]
+    assert [r for _, _, r, _ in seen.evals] == [float(r["episode_return"]) for r in evals]
+    assert {n for *_, n in seen.evals} == {1}
+    assert seen.checkpoints == [(run / "checkpoint", 12, 12), (run / "checkpoint", 24, 24), (run / "checkpoint", 36, 36)]
+    assert quiet.frames == [12, 24, 36]  # Callback's on_eval: continue
+    assert result["stopped_by"] is None and (run / "result.json").is_file()
+    with pytest.raises(TypeError, match=r"^callbacks: expected objects with an on_eval or on_checkpoint method .*got int 3$"):
+        train(compose(overrides(tmp_path / "b", "sac", "none")), env_factory=point_env, callbacks=[seen, 3])
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("stop_at, eval_every, rows, checkpoint_at", [
+    (12, 12, [6, 12], 12),  # at an episode end: its row is logged
+    (9, 9, [6], 9),         # mid-episode: stopped at once, as at a budget's end
+    (0, 12, [], 0),         # at the first evaluation: nothing trained
+])
+def test_a_callback_returning_false_stops_the_run_with_a_checkpoint_and_resume_continues(
+        tmp_path, stop_at, eval_every, rows, checkpoint_at):
+    from rl_aug.agents.train import train
+
+    run = tmp_path / "run"
+    stopper = Recorder(stop_at)
+    result = train(compose(overrides(tmp_path, "sac", "none", f"run.eval_every_frames={eval_every}")),
+                   env_factory=point_env, callbacks=stopper)
+    assert (result["frame"], result["stopped_by"]) == (checkpoint_at, "Recorder.on_eval")
+    assert stopper.evals[-1][0] == checkpoint_at and stopper.checkpoints[-1][1:] == (checkpoint_at, checkpoint_at)
+    logged = read_csv(run / "train.csv") if (run / "train.csv").exists() else []
+    assert [int(r["frame"]) for r in logged] == rows
+    assert checkpoint.read(run / "checkpoint")[1]["counters"]["step"] == checkpoint_at
+    assert not (run / "result.json").exists()  # not finished
+    result = train(compose(overrides(tmp_path, "sac", "none", f"run.eval_every_frames={eval_every}", "resume=true")),
+                   env_factory=point_env)
+    assert result["frame"] == 36 and result["stopped_by"] is None and (run / "result.json").is_file()

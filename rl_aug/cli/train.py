@@ -76,14 +76,14 @@ def _one_run(argv: list[str], config_dirs: list[str]) -> int:
     except (ConfigError, FileExistsError, FileNotFoundError, CheckpointDamaged) as exc:
         print(f"rl-aug train: {exc}", file=sys.stderr)
         return 2
-    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
-    print(f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {cfg.frames} frames)", flush=True)
+    from rl_aug.agents.train import end_line, start_line
+
+    print(start_line(trainer), flush=True)
     try:
         result = trainer.run()
     finally:
         trainer.close()
-    print(f"run dir: {trainer.run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
-          f"last eval return: {result['last_eval_return']:.1f}")
+    print(end_line(trainer.run_dir, result))
     return 0
 
 
