@@ -1,6 +1,8 @@
 """Atomic checkpoints: a run's state (torch file) and its replay (npz) are written into a temporary
-directory which then replaces `checkpoint/`, so a crash never leaves a half-written checkpoint or a
-state that disagrees with its replay. Also the RNG states that make a resumed run continue exactly, and
+directory (`checkpoint.tmp/`, marked complete by a last, empty file) which then replaces `checkpoint/`, so a crash
+never leaves a half-written checkpoint or a state that disagrees with its replay, and the newest complete
+checkpoint is never deleted before its successor is complete (a complete `.tmp` left by a kill between the renames
+is promoted first). Also the RNG states that make a resumed run continue exactly, and
 snapshots: the agent's weights kept at chosen frames (`snapshots/frame_<N>.pt`), so runs stopped at different
 frames can be evaluated at equal ones (DMC-GB keeps its models every `--save_freq` frames for the same need).
 """
@@ -21,6 +23,7 @@ from rl_aug.agents.replay import ReplayBuffer
 
 STATE_FILE = "state.pt"
 REPLAY_FILE = "replay.npz"
+COMPLETE_FILE = "COMPLETE"  # written last into checkpoint.tmp/: the files before it are whole
 SNAPSHOT_DIR = "snapshots"
 
 
@@ -44,16 +47,41 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> Path:
     """Write `directory/` = {state.pt, replay.npz} atomically; returns the directory."""
     directory = Path(directory)
-    tmp = directory.with_name(directory.name + ".tmp")
-    old = directory.with_name(directory.name + ".old")
-    if tmp.exists():
+    tmp = _tmp(directory)
+    if complete(tmp):  # the newest checkpoint (a kill came between the renames): into place before anything goes
+        promote(directory)
+    if tmp.exists():  # an unfinished write: nothing complete is lost
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     torch.save(state, tmp / STATE_FILE)
     replay.save(tmp / REPLAY_FILE)
+    (tmp / COMPLETE_FILE).touch()
+    promote(directory)
+    return directory
+
+
+def _tmp(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".tmp")
+
+
+def _old(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".old")
+
+
+def complete(candidate: Path) -> bool:
+    """`candidate` holds a checkpoint whose writing finished (its COMPLETE file was written after the others)."""
+    return (candidate / COMPLETE_FILE).is_file() and all((candidate / n).is_file() for n in (STATE_FILE, REPLAY_FILE))
+
+
+def promote(directory: str | Path) -> Path:
+    """Make `directory.tmp/`, the newest checkpoint (complete), `directory/`: the current one becomes `.old` for the
+    time of the second rename, then goes. Every step leaves a complete newest checkpoint on disk: `.tmp` until it
+    is renamed, `directory` after."""
+    directory = Path(directory)
+    tmp, old = _tmp(directory), _old(directory)
     if directory.exists():
         if old.exists():
-            shutil.rmtree(old)
+            shutil.rmtree(old)  # older than `directory`, itself older than the complete .tmp
         os.replace(directory, old)
     os.replace(tmp, directory)
     if old.exists():
@@ -75,9 +103,11 @@ class CheckpointDamaged(RuntimeError):
 
 
 def _candidates(directory: Path) -> list[Path]:
-    """Where a checkpoint may be, in order: the checkpoint itself; `.tmp`, a complete newer one whose renames a
-    crash interrupted; `.old`, the previous one (kept between the two renames of `save`)."""
-    return [directory, directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")]
+    """Where a checkpoint may be, newest first: `.tmp` when marked complete (a kill came between the renames of
+    `save`); the checkpoint itself; `.tmp` unmarked (written before the COMPLETE file existed; `read` checks that it
+    reads back whole); `.old`, the previous one (kept between the two renames of `save`)."""
+    tmp = _tmp(directory)
+    return [tmp, directory, _old(directory)] if complete(tmp) else [directory, tmp, _old(directory)]
 
 
 def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
@@ -116,6 +146,18 @@ def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndar
         f"cannot resume: {'; '.join(problems)}, and there is no complete checkpoint.tmp or checkpoint.old to fall "
         "back to. Restore the files, or start the run again with overwrite=true (this deletes the run directory)"
     )
+
+
+def settle(directory: str | Path, resumed_from: Path) -> None:
+    """After a resume read `resumed_from`: a `.tmp` it came from becomes `directory` (were it left as `.tmp`, the
+    next save would delete it, the only copy of the newest checkpoint, before its successor is whole); a `.tmp` it
+    did not come from (unfinished, or unreadable) goes, so no later save promotes it over what the run continues."""
+    directory = Path(directory)
+    tmp = _tmp(directory)
+    if Path(resumed_from) == tmp:
+        promote(directory)
+    elif tmp.exists():
+        shutil.rmtree(tmp)
 
 
 def snapshot_path(run_dir: str | Path, frame: int) -> Path:

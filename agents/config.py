@@ -305,6 +305,9 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
     except OmegaConfBaseException as exc:
         raise ConfigError(f"cannot read the saved config {saved_path}: {str(exc).splitlines()[0]}") from None
     OmegaConf.set_struct(cfg, True)
+    # overwrite is an order for the start that made the run (delete what was there), never part of the run: a saved
+    # `overwrite: true` (configs written before this was fixed) replayed on resume would delete the run it resumes.
+    cfg.overwrite = False
     run_dir = saved_path.parent
     for group, choice in picks.items():
         if group == "run":
@@ -336,12 +339,27 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
 
 
 def _finish(cfg: DictConfig) -> DictConfig:
+    check_start(cfg)
     if cfg.precision is not None:  # the one-word switch: precision=fp32 for the reference numerics
         if cfg.precision not in ("auto", "bf16", "fp32"):
             raise ConfigError(f"expected precision auto, bf16 or fp32 (or null: the agent's own), got {cfg.precision!r}")
         cfg.agent.precision = cfg.precision
     check(cfg)
     return cfg
+
+
+def check_start(cfg: DictConfig) -> None:
+    """resume and overwrite contradict each other: one continues the run in run_dir, the other deletes it."""
+    if cfg.resume and cfg.overwrite:
+        raise ConfigError(f"resume=true and overwrite=true contradict each other: resume continues the run in "
+                          f"run_dir ({cfg.run_dir}), overwrite deletes it; pass only one of them")
+
+
+def saved_form(cfg: DictConfig) -> DictConfig:
+    """`cfg` as a run directory keeps it (config.yaml, the checkpoint): without the one-off overwrite order."""
+    saved = cfg.copy()
+    saved.overwrite = False
+    return saved
 
 
 def _type_name(expected: Any) -> str:
@@ -414,6 +432,7 @@ def check(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
     if cfg.task.action_repeat < 1:
         raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
+    check_frames(int(cfg.frames), int(cfg.task.action_repeat))
     for key in ("eval_every_frames", "checkpoint_every_frames"):
         if cfg.run[key] <= 0:
             raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
@@ -445,6 +464,16 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(
             f"strategy {cfg.strategy.name!r} does not fit agent {name!r}: it supports {', '.join(supported)}"
         )
+
+
+def check_frames(frames: int, action_repeat: int) -> None:
+    """The budget is whole agent steps: a `frames` between two multiples of the action repeat is an error (it was
+    silently rounded down), naming the valid values either side."""
+    if frames % action_repeat:
+        low, high = frames // action_repeat * action_repeat, (frames // action_repeat + 1) * action_repeat
+        nearest = f"frames={low} or frames={high}" if low > 0 else f"frames={high}"
+        raise ConfigError(f"frames={frames} is not a multiple of task.action_repeat={action_repeat} (each agent step "
+                          f"is {action_repeat} env frames): use {nearest}")
 
 
 def _check_device(device: str) -> None:

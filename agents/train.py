@@ -4,6 +4,7 @@
     from rl_aug.agents.train import Trainer
     cfg = compose(["agent=sac", "strategy=drq", "task=cartpole-swingup", "frames=100000"])
     Trainer(cfg).run()
+    train(cfg, callbacks=[...])  # the same, closed after; prints and returns its run dir; SB3-like callbacks
 
 Counting follows the DrQ / DMC literature: budgets and logs in environment frames (agent steps x
 action repeat); agent steps are logged too. Checkpoints are taken at episode ends (every
@@ -33,6 +34,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from rl_aug.agents import checkpoint, provenance, run_lock
+from rl_aug.agents import config as configs
+from rl_aug.agents.callbacks import check_callbacks
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
@@ -68,6 +71,23 @@ def make_strategy(cfg: DictConfig) -> Any:
 def derived_seed(*parts: int) -> int:
     """An independent 32-bit seed for a (seed, stream, index...) tuple."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def config_diff(saved: Any, now: Any, prefix: str) -> list[tuple[str, Any, Any]]:
+    """(dotted key, saved value, current value) for each leaf that differs between two config containers; a key
+    only one side has shows `absent` on the other."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in [*saved, *(k for k in now if k not in saved)]
+                for d in config_diff(saved.get(k, _ABSENT), now.get(k, _ABSENT), f"{prefix}.{k}")]
+    return [] if saved == now else [(prefix, saved, now)]
 
 
 RESULT_FILE = "result.json"
@@ -111,9 +131,12 @@ class Trainer:
     """One training run in one run directory. `env_factory(task_cfg, seed)` and `strategy` may be injected."""
 
     def __init__(self, cfg: DictConfig, env_factory: EnvFactory | None = None, strategy: Any | None = None,
-                 overrides: list[str] | None = None) -> None:
-        """`overrides`: the command line as typed, recorded in run_info.json (the CLI passes it)."""
+                 overrides: list[str] | None = None, callbacks: Any = None) -> None:
+        """`overrides`: the command line as typed, recorded in run_info.json (the CLI passes it). `callbacks`: see
+        `train` and rl_aug.agents.callbacks."""
         self.cfg = cfg
+        self.callbacks = check_callbacks(callbacks)  # before anything is made: a bad one costs nothing
+        self._stop_by: str | None = None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
         created = not self.run_dir.exists()
         resuming = self._prepare_run_dir()
@@ -130,6 +153,7 @@ class Trainer:
 
     def _build(self, cfg: DictConfig, env_factory: EnvFactory | None, strategy: Any | None,
                overrides: list[str] | None, resuming: bool) -> None:
+        configs.check_frames(int(cfg.frames), int(cfg.task.action_repeat))  # a config built without compose, too
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
         if cfg.run.keep_freed_memory and torch.device(str(cfg.device)).type == "cpu":
@@ -182,6 +206,7 @@ class Trainer:
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
         if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
             saved = checkpoint.read(self.run_dir / "checkpoint")  # read once: sizes the buffer, then fills it
+            checkpoint.settle(self.run_dir / "checkpoint", saved[0])
             capacity = int(saved[2]["config"][4])
         self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=self.agent.nstep,
                                    discount=self.agent.discount, seed=derived_seed(seed, 2))
@@ -203,7 +228,7 @@ class Trainer:
             # A resumed run may ask for a different checkpoint interval: it applies from now on.
             self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
-            OmegaConf.save(cfg, self.run_dir / "config.yaml")
+            OmegaConf.save(configs.saved_form(cfg), self.run_dir / "config.yaml")
         provenance.append(self.run_dir, overrides, resumed=resuming)
         self.writer = None
         if cfg.run.tensorboard:
@@ -221,6 +246,13 @@ class Trainer:
     def _prepare_run_dir(self) -> bool:
         """Create the run dir; True when resuming. An existing run is never overwritten unless asked."""
         d = self.run_dir
+        configs.check_start(self.cfg)
+        if self.cfg.resume and d.is_dir() and not any(p.name != run_lock.LOCK_NAME for p in d.iterdir()):
+            raise ConfigError(f"resume=true but run_dir {d} is empty: there is no run to continue; check the path, "
+                              "or drop resume=true to start a new run there")
+        if self.cfg.resume and not d.exists():
+            raise ConfigError(f"resume=true but run_dir {d} does not exist: there is no run to continue; check the "
+                              "path, or drop resume=true to start a new run there")
         if d.exists() and not d.is_dir():
             raise FileExistsError(f"expected run_dir a directory, got {d}, which is a file: choose another run_dir")
         d.mkdir(parents=True, exist_ok=True)
@@ -252,7 +284,7 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         return {
-            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "config": OmegaConf.to_container(configs.saved_form(self.cfg), resolve=True),
             "agent": self.agent.state_dict(),
             "strategy": self.strategy.state_dict(),
             "counters": {"step": self.step, "episode": self.episode, "num_evals": self.num_evals,
@@ -268,21 +300,22 @@ class Trainer:
         self._last_checkpoint_time = time.monotonic()
         for listener in self.after_checkpoint:
             listener(self.frame)
+        for callback in self.callbacks:
+            if hasattr(callback, "on_checkpoint"):
+                callback.on_checkpoint(path, self.frame)
         return path
 
     def _load(self, state: dict[str, Any], replay_arrays: dict[str, np.ndarray]) -> None:
         self.replay.load_state_dict(replay_arrays)
         saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
-        for key in RESUME_MUST_MATCH:
-            if key == "agent":  # numerics may change on resume, like the device (the weights do not depend on it)
-                saved[key] = {k: v for k, v in saved[key].items() if k != "precision"}
-                current[key] = {k: v for k, v in current[key].items() if k != "precision"}
-            if saved[key] != current[key]:
-                raise ConfigError(
-                    f"cannot resume {self.run_dir}: {key} differs from the saved run ({saved[key]!r} vs "
-                    f"{current[key]!r}); resume with the run's config (see {self.run_dir / 'config.yaml'})"
-                )
+        # numerics may change on resume, like the device (the weights do not depend on agent.precision)
+        diffs = [d for key in RESUME_MUST_MATCH for d in config_diff(saved.get(key), current.get(key), key)
+                 if d[0] != "agent.precision"]
+        if diffs:
+            named = ", ".join(f"{key} differs (saved {old!r}, now {new!r})" for key, old, new in diffs)
+            raise ConfigError(f"cannot resume {self.run_dir}: {named}; resume with the run's config (see "
+                              f"{self.run_dir / 'config.yaml'})")
         self.agent.load_state_dict(state["agent"])
         self.strategy.load_state_dict(state["strategy"])
         for key, value in state["counters"].items():
@@ -352,6 +385,9 @@ class Trainer:
         self._log("eval", row)
         for listener in self.after_eval:
             listener(row)
+        for callback in self.callbacks:
+            if hasattr(callback, "on_eval") and callback.on_eval(self.frame, self.step, dict(row)) is False:
+                self._stop_by = self._stop_by or f"{type(callback).__name__}.on_eval"
         return row
 
     def _write_video(self, frames: list[np.ndarray]) -> None:
@@ -387,9 +423,14 @@ class Trainer:
         episode_return, episode_length = 0.0, 0
         tick, tick_frame = time.perf_counter(), self.frame
         last_return = float("nan")
+        self._stop_by = None
         if self.step == 0 and self.last_eval_step < 0:
             self.evaluate()
-        while True:
+        if self._stop_by is not None:  # stopped by the first evaluation: nothing trained, a checkpoint to resume
+            self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; resume=true "
+                      "continues the run)", progress)
+            self.save_checkpoint()
+        while self._stop_by is None:
             if obs is None:
                 if self.step >= stop_step:
                     break
@@ -423,10 +464,13 @@ class Trainer:
             if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0
                                               or self.step == self.total_steps):
                 checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
-            if self.step >= self.total_steps and not (terminated or truncated):
-                self._say(f"budget of {self.total_steps * self.action_repeat} frames reached mid-episode: stopped "
-                          f"after {episode_length} steps of episode {self.episode} (the partial episode is not "
-                          "logged in train.csv)", progress)
+            if self._stop_by is not None:
+                self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
+                          "resume=true continues the run)", progress)
+            if (self.step >= self.total_steps or self._stop_by is not None) and not (terminated or truncated):
+                why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"
+                self._say(f"{why} mid-episode: stopped after {episode_length} steps of episode {self.episode} (the "
+                          "partial episode is not logged in train.csv)", progress)
                 self.episode += 1  # a resumed run starts a new episode (the replay closes this one as truncated)
                 self.save_checkpoint()
                 break
@@ -448,17 +492,20 @@ class Trainer:
                 obs = None
                 # Saving reads the state without changing it, so checkpoints on a clock keep resume exact.
                 overdue = time.monotonic() - self._last_checkpoint_time >= self.checkpoint_every_s
-                if self.step >= self.next_checkpoint_step or self.step >= stop_step or overdue:
+                if self.step >= self.next_checkpoint_step or self.step >= stop_step or overdue or self._stop_by:
                     while self.next_checkpoint_step <= self.step:
                         self.next_checkpoint_step += self.checkpoint_every_steps
                     self.save_checkpoint()
+                if self._stop_by is not None:
+                    break
         if progress is not None:
             progress.close()
         if self.writer is not None:
             self.writer.flush()
         result = {"frame": self.frame, "step": self.step, "episode": self.episode,
                   "last_train_return": last_return,
-                  "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan")}
+                  "last_eval_return": self.eval_rows[-1]["episode_return"] if self.eval_rows else float("nan"),
+                  "stopped_by": self._stop_by}
         budget = self.total_steps * self.action_repeat
         if self.step >= self.total_steps and not finished(self.run_dir, budget):  # a no-op resume keeps the first
             write_result(self.run_dir, {**result, "frames": budget})
@@ -480,10 +527,36 @@ class Trainer:
         run_lock.release(getattr(self, "_lock", None))
 
 
-def train(cfg: DictConfig, env_factory: EnvFactory | None = None) -> dict[str, Any]:
-    """Build a Trainer for `cfg`, run it to its budget, close it; returns the final counters and returns."""
-    trainer = Trainer(cfg, env_factory=env_factory)
+def start_line(trainer: Trainer) -> str:
+    """What a run says as it starts: where it runs, new or resumed, its budget."""
+    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
+    return f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {trainer.cfg.frames} frames)"
+
+
+def end_line(run_dir: Path, result: dict[str, Any]) -> str:
+    """What a run says when it ends: where it ran, how far, its last evaluation, and why it stopped early."""
+    stopped = f"  stopped by {result['stopped_by']}" if result.get("stopped_by") else ""
+    return (f"run dir: {run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
+            f"last eval return: {result['last_eval_return']:.1f}{stopped}")
+
+
+def train(cfg: DictConfig, env_factory: EnvFactory | None = None, callbacks: Any = None) -> dict[str, Any]:
+    """Build a Trainer for `cfg`, run it to its budget, close it. Prints the run directory as the run starts and
+    ends, and returns the final counters and returns: frame, step, episode, last_train_return, last_eval_return,
+    stopped_by (None, or the callback that stopped the run) and run_dir (a Path: where the run's files are).
+
+    `callbacks`: one callback or a list, as SB3's `learn(callback=...)` takes them (rl_aug.agents.callbacks):
+    objects with `on_eval(frame, step, metrics) -> bool | None`, called after each evaluation with the env frame,
+    the agent step and the eval row (episode_return, episode_return_std, episodes), and/or
+    `on_checkpoint(path, frame)`, called after each checkpoint is written whole. An `on_eval` returning False
+    stops training at once, cleanly: a final checkpoint is taken (resume=true continues the run later) and
+    result.json is not written unless the budget was reached. Any other return value continues."""
+    trainer = Trainer(cfg, env_factory=env_factory, callbacks=callbacks)
+    print(start_line(trainer), flush=True)
     try:
-        return trainer.run()
+        result = trainer.run()
     finally:
         trainer.close()
+    result = {**result, "run_dir": trainer.run_dir}
+    print(end_line(trainer.run_dir, result), flush=True)
+    return result

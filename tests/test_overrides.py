@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 
 import pytest
 from rl_aug.agents.config import ConfigError, compose
@@ -82,6 +83,10 @@ def test_multirun_writes_one_run_dir_per_combination(tmp_path, capsys):
     # re-running with resume=true continues each run (here: all finished, nothing to do) and starts none anew
     assert main(["-m", "seed=1,2", "strategy=none,rad", *TINY, f"run_dir={tmp_path / 'sweep'}", "resume=true"]) == 0
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == [*dirs, "report"]
+    # a run of the sweep that never started starts then (a single run refuses resume=true where there is no run)
+    shutil.rmtree(tmp_path / "sweep" / dirs[3])
+    assert main(["-m", "seed=1,2", "strategy=none,rad", *TINY, f"run_dir={tmp_path / 'sweep'}", "resume=true"]) == 0
+    assert (tmp_path / "sweep" / dirs[3] / "result.json").is_file()
 
 
 @pytest.mark.parametrize("sweep,phrase", [

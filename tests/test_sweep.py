@@ -94,7 +94,9 @@ def test_a_named_variant_of_a_strategy_resumes(tmp_path):
 
 
 def test_a_run_is_finished_at_its_budget_in_whole_agent_steps(tmp_path):
-    job = plan(["seed=1", *TINY, "frames=500"], tmp_path)[0]  # action repeat 8: the run stops at 496 frames
+    with pytest.raises(ConfigError, match="frames=500 is not a multiple of task.action_repeat=8 .*frames=496 or"):
+        plan(["seed=1", *TINY, "frames=500"], tmp_path)  # action repeat 8: a budget between agent steps is refused
+    job = plan(["seed=1", *TINY, "frames=496"], tmp_path)[0]
     job.run_dir.mkdir()
     (job.run_dir / "result.json").write_text(json.dumps({"frame": 488}))
     assert not job.finished()

@@ -522,3 +522,193 @@ def test_a_run_directory_in_use_is_refused_until_its_trainer_closes(tmp_path):
     kept = sorted(p.name for p in (tmp_path / "run").iterdir())
     fresh.close()
     assert ".lock" in kept and "train.csv" not in kept and "checkpoint" not in kept  # the old run is gone
+
+
+def test_a_resume_never_replays_overwrite_from_the_saved_config(tmp_path):
+    """A run started with overwrite=true, then resumed by its run_dir alone, continues: nothing is deleted."""
+    run = tmp_path / "run"
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "overwrite=true")), env_factory=point_env)
+    t.run(until_frames=18)  # checkpoint at 18, then the process is gone (as after a kill)
+    t.close()
+    assert OmegaConf.load(run / "config.yaml").overwrite is False
+    assert checkpoint.read(run / "checkpoint")[1]["config"]["overwrite"] is False
+    first_rows = read_csv(run / "train.csv")
+    cfg = compose([f"run_dir={run}", "resume=true"])
+    assert cfg.overwrite is False
+    t = Trainer(cfg, env_factory=point_env)
+    assert t.frame == 18
+    t.run()
+    t.close()
+    rows = read_csv(run / "train.csv")
+    assert [int(r["frame"]) for r in rows] == [6, 12, 18, 24, 30, 36] and rows[:3] == first_rows
+    # a config.yaml written before the fix (overwrite: true kept) is not obeyed either
+    saved = OmegaConf.load(run / "config.yaml")
+    saved.overwrite = True
+    OmegaConf.save(saved, run / "config.yaml")
+    t = Trainer(compose([f"run_dir={run}", "resume=true", "frames=48"]), env_factory=point_env)
+    assert t.frame == 36
+    t.close()
+    assert len(read_csv(run / "train.csv")) == 6
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"resume=true and overwrite=true contradict each other"):
+        compose(overrides(tmp_path, "sac", "none", "resume=true", "overwrite=true"))
+
+
+def test_resume_of_a_run_dir_that_holds_no_run_is_refused(tmp_path):
+    run = tmp_path / "run"
+    cfg = compose(overrides(tmp_path, "sac", "none", "resume=true"))
+    with pytest.raises(ConfigError, match=rf"^resume=true but run_dir {run} does not exist: there is no run"):
+        Trainer(cfg, env_factory=point_env)
+    assert not run.exists()  # nothing made
+    run.mkdir()
+    with pytest.raises(ConfigError, match=rf"^resume=true but run_dir {run} is empty"):
+        Trainer(cfg, env_factory=point_env)
+    assert list(run.iterdir()) == []
+    assert cli_main(overrides(tmp_path / "nowhere", "sac", "none", "resume=true")) == 2
+
+
+@pytest.mark.parametrize("between", ["first_rename", "second_rename"])
+def test_a_kill_between_the_renames_loses_no_checkpoint(tmp_path, between):
+    """The on-disk states `checkpoint.save` leaves when killed between its renames (frame-30 checkpoint complete in
+    .tmp; frame 18 in place or in .old): a resume continues at 30, puts it in place, and a save killed later while
+    writing still leaves the frame-30 checkpoint whole."""
+    import shutil
+
+    ckpt = tmp_path / "run" / "checkpoint"
+    tmp, old = ckpt.with_name("checkpoint.tmp"), ckpt.with_name("checkpoint.old")
+    t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
+    t.run(until_frames=18)
+    shutil.copytree(ckpt, tmp_path / "at18")
+    t.run(until_frames=30)
+    t.close()
+    ckpt.rename(tmp)  # the newest (30) written whole, not yet renamed in
+    shutil.copytree(tmp_path / "at18", ckpt if between == "first_rename" else old)
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    assert t.frame == 30
+    assert sorted(p.name for p in ckpt.parent.glob("checkpoint*")) == ["checkpoint"]  # promoted
+    assert checkpoint.read(ckpt)[1]["counters"]["step"] == 30
+
+    def killed_while_writing(path):
+        Path(path).write_bytes(b"half a replay")
+        raise KeyboardInterrupt("killed")
+
+    t.replay.save = killed_while_writing
+    with pytest.raises(KeyboardInterrupt):
+        t.save_checkpoint()
+    t.close()
+    where, state, _ = checkpoint.read(ckpt)
+    assert where == ckpt and state["counters"]["step"] == 30
+    t = Trainer(compose(overrides(tmp_path, "sac", "none", "resume=true")), env_factory=point_env)
+    assert t.frame == 30 and not tmp.exists()  # the unfinished .tmp went; nothing complete did
+    t.run()
+    t.close()
+    assert [int(r["frame"]) for r in read_csv(tmp_path / "run" / "train.csv")] == [6, 12, 18, 24, 30, 36]
+
+
+def test_a_resume_with_a_different_config_names_only_the_differing_keys(tmp_path):
+    t = Trainer(compose(overrides(tmp_path, "sac", "drq", "frames=6")), env_factory=point_env)
+    t.run()
+    t.close()
+    other = compose(overrides(tmp_path, "sac", "drq", "frames=6", "agent.hidden_dim=24", "task.size=12"))
+    other.resume = True
+    with pytest.raises(ConfigError) as err:
+        Trainer(other, env_factory=point_env)
+    assert str(err.value) == (
+        f"cannot resume {tmp_path / 'run'}: agent.hidden_dim differs (saved 16, now 24), task.size differs "
+        f"(saved 16, now 12); resume with the run's config (see {tmp_path / 'run' / 'config.yaml'})")
+
+
+def test_frames_not_a_multiple_of_the_action_repeat_is_an_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        compose(["task=cartpole-swingup", "frames=1001"])  # action repeat 8
+    assert str(err.value) == ("frames=1001 is not a multiple of task.action_repeat=8 (each agent step is 8 env "
+                              "frames): use frames=1000 or frames=1008")
+    with pytest.raises(ConfigError, match=r"^frames=3 is not a multiple of task.action_repeat=4 .*: use frames=4$"):
+        compose(["task=cheetah-run", "frames=3"])
+    cfg = compose(overrides(tmp_path, "sac", "none"))
+    cfg.task.action_repeat = 5  # 36 frames: not whole agent steps
+    with pytest.raises(ConfigError, match=r"frames=36 is not a multiple of task.action_repeat=5 .*frames=35 or frames=40"):
+        Trainer(cfg, env_factory=point_env)
+    assert not (tmp_path / "run").exists()
+    from rl_aug.agents.config import available
+
+    for agent in available("agent"):  # the shipped configs and presets do not trip it
+        for task in available("task"):
+            cfg = compose([f"agent={agent}", f"task={task}"])  # would raise on a budget between agent steps
+            assert cfg.frames % cfg.task.action_repeat == 0
+
+
+def test_train_returns_and_prints_its_run_dir(tmp_path, capsys):
+    from rl_aug.agents.train import train
+
+    result = train(compose(overrides(tmp_path, "sac", "none", "frames=12")), env_factory=point_env)
+    assert result["run_dir"] == tmp_path / "run" and (result["frame"], result["step"], result["episode"]) == (12, 12, 2)
+    out = capsys.readouterr().out
+    assert f"rl-aug train: run dir {tmp_path / 'run'} (new run, budget 12 frames)" in out
+    assert f"run dir: {tmp_path / 'run'}  frames: 12  agent steps: 12" in out
+
+
+class Recorder:
+    """A callback that records what it is given, and stops the run at its first evaluation at or past `stop_at`."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.stop_at, self.evals, self.checkpoints = stop_at, [], []
+
+    def on_eval(self, frame, step, metrics):
+        self.evals.append((frame, step, metrics["episode_return"], metrics["episodes"]))
+        return None if self.stop_at is None or frame < self.stop_at else False
+
+    def on_checkpoint(self, path, frame):
+        self.checkpoints.append((path, frame, checkpoint.read(path)[1]["counters"]["step"]))
+
+
+def test_callbacks_see_each_evaluation_and_checkpoint(tmp_path):
+    from rl_aug.agents.callbacks import Callback
+    from rl_aug.agents.train import train
+
+    class OnlyCheckpoints(Callback):
+        def __init__(self):
+            self.frames = []
+
+        def on_checkpoint(self, path, frame):
+            self.frames.append(frame)
+
+    seen, quiet = Recorder(), OnlyCheckpoints()
+    result = train(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env, callbacks=[seen, quiet])
+    run = tmp_path / "run"
+    evals = read_csv(run / "eval.csv")
+    assert [(f, s) for f, s, _, _ in seen.evals] == [(0, 0), (12, 12), (24, 24), (36, 36)]
+    assert [r for _, _, r, _ in seen.evals] == [float(r["episode_return"]) for r in evals]
+    assert {n for *_, n in seen.evals} == {1}
+    assert seen.checkpoints == [(run / "checkpoint", 12, 12), (run / "checkpoint", 24, 24), (run / "checkpoint", 36, 36)]
+    assert quiet.frames == [12, 24, 36]  # Callback's on_eval: continue
+    assert result["stopped_by"] is None and (run / "result.json").is_file()
+    with pytest.raises(TypeError, match=r"^callbacks: expected objects with an on_eval or on_checkpoint method .*got int 3$"):
+        train(compose(overrides(tmp_path / "b", "sac", "none")), env_factory=point_env, callbacks=[seen, 3])
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("stop_at, eval_every, rows, checkpoint_at", [
+    (12, 12, [6, 12], 12),  # at an episode end: its row is logged
+    (9, 9, [6], 9),         # mid-episode: stopped at once, as at a budget's end
+    (0, 12, [], 0),         # at the first evaluation: nothing trained
+])
+def test_a_callback_returning_false_stops_the_run_with_a_checkpoint_and_resume_continues(
+        tmp_path, stop_at, eval_every, rows, checkpoint_at):
+    from rl_aug.agents.train import train
+
+    run = tmp_path / "run"
+    stopper = Recorder(stop_at)
+    result = train(compose(overrides(tmp_path, "sac", "none", f"run.eval_every_frames={eval_every}")),
+                   env_factory=point_env, callbacks=stopper)
+    assert (result["frame"], result["stopped_by"]) == (checkpoint_at, "Recorder.on_eval")
+    assert stopper.evals[-1][0] == checkpoint_at and stopper.checkpoints[-1][1:] == (checkpoint_at, checkpoint_at)
+    logged = read_csv(run / "train.csv") if (run / "train.csv").exists() else []
+    assert [int(r["frame"]) for r in logged] == rows
+    assert checkpoint.read(run / "checkpoint")[1]["counters"]["step"] == checkpoint_at
+    assert not (run / "result.json").exists()  # not finished
+    result = train(compose(overrides(tmp_path, "sac", "none", f"run.eval_every_frames={eval_every}", "resume=true")),
+                   env_factory=point_env)
+    assert result["frame"] == 36 and result["stopped_by"] is None and (run / "result.json").is_file()

@@ -129,14 +129,14 @@ def _one_run(argv: list[str], config_dirs: list[str]) -> int:
     except (ConfigError, FileExistsError, FileNotFoundError, CheckpointDamaged) as exc:
         print(f"rl-aug train: {exc}", file=sys.stderr)
         return 2
-    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
-    print(f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {cfg.frames} frames)", flush=True)
+    from rl_aug.agents.train import end_line, start_line
+
+    print(start_line(trainer), flush=True)
     try:
         result = trainer.run()
     finally:
         trainer.close()
-    print(f"run dir: {trainer.run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
-          f"last eval return: {result['last_eval_return']:.1f}")
+    print(end_line(trainer.run_dir, result))
     return 0
 
 
@@ -159,8 +159,11 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
         return 2
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
     for n, job in enumerate(jobs):
-        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}", flush=True)
-        code = _one_run(job.overrides, config_dirs)
+        # resume=true on a multirun continues the sweep: its runs that never started begin now (a single run
+        # refuses resume=true where there is no run)
+        overrides = job.overrides if job.started() else [o for o in job.overrides if o.split("=", 1)[0] != "resume"]
+        print(f"rl-aug train -m: run {n + 1}/{len(jobs)}: {' '.join(overrides)}", flush=True)
+        code = _one_run(overrides, config_dirs)
         if code != 0:
             print(f"rl-aug train -m: run {n + 1} failed (exit {code}); stopping, as Hydra's basic launcher does",
                   file=sys.stderr)
