@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rl_aug.extras import require
+from rl_aug.gl import ensure_backend
 
+ensure_backend()  # before anything imports mujoco / dm_control: headless rendering without MUJOCO_GL (rl_aug.gl)
 gym = require("gymnasium", "rl_aug.envs")
 
 from rl_aug.envs.defaults import (
