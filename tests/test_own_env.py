@@ -134,3 +134,42 @@ def test_a_bad_env_is_one_line_from_rl_aug_train(tmp_path, capsys, override, phr
     err = capsys.readouterr().err.strip()
     assert phrase in err and len(err.splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+class Images(Dot):
+    """Observes its own uint8 (H, W, 3) images: they are kept (resized, channels first), not re-rendered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.observation_space = spaces.Box(0, 255, (16, 16, 3), np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.render(), {}
+
+    def step(self, action):
+        _, reward, terminated, truncated, info = super().step(action)
+        return self.render(), reward, terminated, truncated, info
+
+    def render(self):
+        canvas = super().render()
+        canvas[:, :, 2] = 7  # unlike Dot's render: proves the observation, not a render, is used
+        return canvas
+
+
+def image_env() -> gym.Env:
+    return Images()
+
+
+def test_an_env_that_observes_images_keeps_them_and_refuses_shifts():
+    from rl_aug.envs import make_custom
+
+    env = make_custom(factory=f"{__name__}:image_env", seed=0, size=8, frame_stack=2, action_repeat=1)
+    try:
+        obs, _ = env.reset()
+        assert obs.shape == (6, 8, 8) and obs.dtype == np.uint8
+        assert np.all(obs[2] == 7) and np.all(obs[5] == 7)  # blue channel of each frame: the env's own images
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="observes its own images: use shift 'train' only"):
+        make_custom(factory=f"{__name__}:image_env", shift="color_hard")
