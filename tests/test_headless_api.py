@@ -57,3 +57,16 @@ print(json.dumps({k: os.environ.get(k) for k in ("MUJOCO_GL", "PYOPENGL_PLATFORM
     assert kept.returncode == 0, kept.stderr[-2000:]
     got = json.loads(kept.stdout.strip().splitlines()[-1])
     assert got == {"MUJOCO_GL": "osmesa", "PYOPENGL_PLATFORM": None, "RL_AUG_GL_CHOSEN": None}
+
+
+def test_mujoco_imported_first_without_a_backend_is_warned_about_once():
+    code = """
+import warnings
+warnings.simplefilter("default")
+import mujoco
+import rl_aug.envs, rl_aug.wrappers
+"""
+    done = _run(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("RuntimeWarning: mujoco was imported before rl_aug with MUJOCO_GL unset") == 1
+    assert "set MUJOCO_GL=egl before importing mujoco" in done.stderr or "MUJOCO_GL=osmesa" in done.stderr
