@@ -56,7 +56,9 @@ class ConfigError(ValueError):
 
 @dataclass
 class TaskSchema:
-    name: str = "cartpole-swingup"
+    name: str | None = "cartpole-swingup"  # a dm_control task; for your own env, null: named after id / factory
+    id: str | None = None       # your own env: a gymnasium id (configs/task/gym.yaml) ...
+    factory: str | None = None  # ... or "package.module:function" returning a gymnasium.Env
     action_repeat: int = 8
     frame_stack: int = 3
     size: int = 84
@@ -339,6 +341,14 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
 
 
 def _finish(cfg: DictConfig) -> DictConfig:
+    if cfg.task.id is not None and cfg.task.factory is not None:
+        raise ConfigError(f"task: expected one of task.id (a gymnasium id) or task.factory ('module:function'), "
+                          f"got both (id={cfg.task.id!r}, factory={cfg.task.factory!r})")
+    if cfg.task.name is None:  # your own env (task=gym): named after what makes it, for run dirs and reports
+        if cfg.task.id is None and cfg.task.factory is None:
+            raise ConfigError("task=gym: expected task.id=<gymnasium id> (e.g. InvertedPendulum-v5) or "
+                              "task.factory=package.module:function, got neither")
+        cfg.task.name = str(cfg.task.id or cfg.task.factory.rpartition(":")[2])
     check_start(cfg)
     if cfg.precision is not None:  # the one-word switch: precision=fp32 for the reference numerics
         if cfg.precision not in ("auto", "bf16", "fp32"):

@@ -46,11 +46,15 @@ RESUME_MUST_MATCH = ("seed", "agent", "strategy", "task")
 
 
 def make_env(task: DictConfig, seed: int) -> Any:
-    """The dm_control task of `task` as a gymnasium env (envs.make)."""
+    """The env of `task`: a dm_control task (envs.make), or your own by task.id / task.factory (envs.make_task)."""
     from rl_aug import envs
 
-    return envs.make(task.name, seed=seed, frame_stack=task.frame_stack, size=task.size,
-                     action_repeat=task.action_repeat, shift=task.shift, render_quality=task.render_quality)
+    try:
+        return envs.make_task(task, seed=seed)
+    except ValueError as exc:  # a bad task.id / task.factory / shift: one line from the CLI, not a traceback
+        if not envs.custom.is_custom(task):
+            raise
+        raise ConfigError(f"task: {exc}") from None
 
 
 def make_strategy(cfg: DictConfig) -> Any:

@@ -4,6 +4,7 @@
     env = envs.make("walker-walk", seed=0)            # Box uint8 (9, 84, 84), action repeat 2, fast render
     env = envs.make("cartpole-swingup", shift="color_hard", assets_dir="path/to/dmcgb")
     env = gymnasium.make("rl_aug/dmc-walker-walk-v0", size=64)   # same factory, registered id
+    env = envs.make_custom(id="InvertedPendulum-v5", seed=0)   # your own env: pixels from its render
 
 Every suite domain-task is registered as `rl_aug/dmc-<domain>-<task>-v0` when `envs` is imported.
 """
@@ -14,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from rl_aug.extras import require
+from rl_aug.gl import ensure_backend
 
+ensure_backend()  # before anything imports mujoco / dm_control: headless rendering without MUJOCO_GL (rl_aug.gl)
 gym = require("gymnasium", "rl_aug.envs")
 
+from rl_aug.envs.custom import make_custom, make_task
 from rl_aug.envs.defaults import (
     ACTION_REPEAT_TABLES,
     CAMERA_BY_DOMAIN,
@@ -33,7 +37,7 @@ OBSERVATIONS = ("pixels", "state", "both")
 
 __all__ = [
     "ACTION_REPEAT_TABLES", "CAMERA_BY_DOMAIN", "DEFAULT_ACTION_REPEAT_TABLE", "EPISODE_FRAMES", "OBSERVATIONS",
-    "TASKS", "env_id", "make", "parse_task", "register_suite",
+    "TASKS", "env_id", "make", "make_custom", "make_task", "parse_task", "register_suite",
 ]
 
 

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from rl_aug.cli import HelpFormatter, count
 
 DEFAULT_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"
@@ -55,31 +53,22 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
     shift: a list of rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as
     seeds. Raises FileNotFoundError for a folder that is not a run directory or holds no checkpoint (or no
     snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.)"""
-    from omegaconf import OmegaConf
-
-    from rl_aug import envs
-    from rl_aug.agents.checkpoint import load_agent
+    from rl_aug.agents.policy import load_policy
+    from rl_aug.envs.custom import is_custom
     from rl_aug.evaluation import evaluate_shifts
     from rl_aug.evaluation.runs_report import method_label
 
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}")
-    task = OmegaConf.load(run_dir / "config.yaml").task
+    policy = load_policy(run_dir, frame=frame)
+    cfg, step, task = policy.config, policy.step, policy.config.task
 
     def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
-        return envs.make(task.name, frame_stack=task.frame_stack, size=task.size, action_repeat=task.action_repeat,
-                         render_quality=task.render_quality, shift=task.shift if shift == "train" else shift,
-                         assets_dir=assets_dir)
+        return policy.make_env(shift=shift, assets_dir=assets_dir)
 
-    probe = make_env("train")
-    obs_shape = tuple(int(s) for s in probe.observation_space.shape)
-    low, high = probe.action_space.low.astype(np.float32), probe.action_space.high.astype(np.float32)
-    probe.close()
-    agent, cfg, step = load_agent(run_dir, obs_shape, int(np.prod(low.shape)), frame=frame)
-
-    def policy(obs):
-        return low + (agent.act(obs, step, eval_mode=True) + 1.0) * 0.5 * (high - low)
+    if is_custom(task):  # your own env: a shift that cannot apply is refused before any episode runs
+        for shift in shifts:
+            if shift not in ("train", "none"):
+                make_env(shift).close()
 
     return evaluate_shifts(policy, make_env, shifts, episodes=episodes, seed=seed,
                            label=f"{task.name} {method_label(cfg)}",
@@ -146,7 +135,7 @@ def main(argv: list[str]) -> int:
         try:
             results += evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed,
                                     assets_dir=args.assets_dir, videos=args.videos, bar=True, frame=args.frame)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:  # ValueError: a shift that does not apply to the run's env
             print(f"rl-aug evaluate: {exc}", file=sys.stderr)
             return 2
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",

@@ -11,7 +11,9 @@ A typical pipeline, innermost first::
 """
 
 from rl_aug.extras import require
+from rl_aug.gl import ensure_backend
 
+ensure_backend()  # before any wrapper imports mujoco: headless rendering without MUJOCO_GL (rl_aug.gl)
 require("gymnasium", "rl_aug.wrappers")
 from rl_aug.wrappers.augment import AugmentObservation
 from rl_aug.wrappers.camera import CameraShift
