@@ -232,9 +232,25 @@ def test_cli_evaluates_a_trained_run_like_a_manual_rollout(tmp_path, capsys):
     env.close()
     assert float(rows[0]["episode_return"]) == pytest.approx(total, rel=1e-6)
     assert "| cartpole-swingup sac-drq | 1 |" in (out / "report.md").read_text()
+    from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS
+
+    with open(out / "invariance.csv") as fh:  # the states of the train episode (125 agent steps), every default aug
+        inv = list(csv.DictReader(fh))
+    assert [r["augmentation"] for r in inv] == list(DEFAULT_AUGMENTATIONS)
+    assert all(int(r["states"]) == 125 and float(r["q_change"]) > 0 for r in inv)
+    assert (out / "invariance.png").is_file() and "under train" in (out / "invariance.md").read_text()
     at = tmp_path / "eval_at_504"  # the snapshot at frame 504 (step 63), not the last checkpoint
     assert evaluate_main([str(tmp_path / "run"), "--shifts", "train", "--episodes", "1", "--frame", "504",
-                          "--out", str(at), "--reps", "50"]) == 0
+                          "--out", str(at), "--reps", "50", "--invariance-states", "40",
+                          "--invariance-augs", "none; shift(pad=4)"]) == 0
+    with open(at / "invariance.csv") as fh:
+        none, shift = list(csv.DictReader(fh))
+    assert (none["augmentation"], float(none["action_change"]), float(none["q_change"])) == ("none", 0.0, 0.0)
+    assert shift["augmentation"] == "shift(pad=4)" and int(shift["states"]) == 40 and float(shift["q_change"]) > 0
+    assert evaluate_main([str(tmp_path / "run"), "--invariance-augs", "shear", "--out", str(tmp_path / "e5")]) == 2
+    err = capsys.readouterr().err
+    assert "rl-aug evaluate: --invariance-augs: augmentation spec 'shear': unknown augmentation 'shear'" in err
+    assert not (tmp_path / "e5").exists()
     with open(at / "returns.csv") as fh:
         assert next(csv.DictReader(fh))["run"] == f"{tmp_path / 'run'} (seed 1, 504 frames)"
     assert evaluate_main([str(tmp_path / "run"), "--frame", "500", "--out", str(tmp_path / "e4")]) == 2

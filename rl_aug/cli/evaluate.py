@@ -7,7 +7,9 @@ Each run directory (from `rl-aug train`) gives its agent, task settings and last
 snapshot at frame N instead: runs trained with run.snapshot_every_frames, compared at equal frames); runs with the
 same agent and strategy are grouped as seeds of one method. Writes returns.csv, summary.csv, report.md
 (the DMC-GB-style table plus IQM / mean over shifts with bootstrap CIs), shifts.png and videos/ into --out,
-which must not exist yet.
+which must not exist yet. It also writes invariance.{md,csv,png}: how much each run's actor and critic change when
+the states it met under the first shift (`train`) are augmented (rl_aug/evaluation/invariance.py): seconds, no
+extra episode; `--invariance-states 0` skips it.
 """
 
 from __future__ import annotations
@@ -44,15 +46,29 @@ def _parser() -> argparse.ArgumentParser:
                         "shifts and reset seeds must be this evaluation's (same --shifts, --seed, --episodes, and "
                         "the same assets), so every run stays paired; repeatable (default: none)")
     p.add_argument("--reps", type=count(1), default=2000, help="bootstrap resamples for the confidence intervals")
+    p.add_argument("--invariance-states", type=count(0), default=256,
+                   help="states (sampled from each run's episodes under the first shift) for the invariance report; "
+                        "0: no report")
+    p.add_argument("--invariance-augs", default=";".join(_invariance_defaults()),
+                   help="semicolon-separated augmentation specs the invariance report applies")
     return p
 
 
+def _invariance_defaults() -> tuple[str, ...]:
+    from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS
+
+    return DEFAULT_AUGMENTATIONS
+
+
 def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: int = 0, assets_dir: str | None = None,
-                 videos: int = 0, bar: bool = False, frame: int | None = None) -> list:
+                 videos: int = 0, bar: bool = False, frame: int | None = None, invariance_states: int = 0,
+                 invariance_augs: tuple[str, ...] = ()) -> list:
     """The episodes of one trained run (its config and last checkpoint, or its snapshot at `frame`) under each
     shift: a list of rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as
     seeds. Raises FileNotFoundError for a folder that is not a run directory or holds no checkpoint (or no
-    snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.)"""
+    snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.) With
+    `invariance_states` > 0, returns (episodes, invariance rows) instead: rl_aug.evaluation.invariance on that many
+    states of the first shift's episodes."""
     from rl_aug.agents.policy import load_policy
     from rl_aug.envs.custom import is_custom
     from rl_aug.evaluation import evaluate_shifts
@@ -62,7 +78,12 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
     policy = load_policy(run_dir, frame=frame)
     cfg, step, task = policy.config, policy.step, policy.config.task
 
+    from rl_aug.evaluation.invariance import StateRecorder, agent_probe, invariance
+
+    recorder = StateRecorder(policy, capacity=invariance_states, seed=seed)
+
     def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
+        recorder.recording = shift == shifts[0]
         return policy.make_env(shift=shift, assets_dir=assets_dir)
 
     if is_custom(task):  # your own env: a shift that cannot apply is refused before any episode runs
@@ -70,10 +91,15 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
             if shift not in ("train", "none"):
                 make_env(shift).close()
 
-    return evaluate_shifts(policy, make_env, shifts, episodes=episodes, seed=seed,
-                           label=f"{task.name} {method_label(cfg)}",
-                           run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
-                           record=videos, progress=print, bar=bar)
+    results = evaluate_shifts(recorder, make_env, shifts, episodes=episodes, seed=seed,
+                              label=f"{task.name} {method_label(cfg)}",
+                              run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
+                              record=videos, progress=print, bar=bar)
+    if invariance_states <= 0:
+        return results
+    rows = invariance(*agent_probe(policy.agent), recorder.states().to(policy.agent.device), invariance_augs,
+                      seed=seed) if len(recorder.kept) >= 2 else []
+    return results, rows
 
 
 def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
@@ -130,16 +156,36 @@ def main(argv: list[str]) -> int:
         print(f"rl-aug evaluate: {named[0]} is in an --include evaluation already; name each run once",
               file=sys.stderr)
         return 2
+    augs = tuple(a.strip() for a in args.invariance_augs.split(";") if a.strip())
+    if args.invariance_states:
+        from rl_aug.augment import parse
+
+        for spec in augs:  # a typo fails here, before any episode runs
+            try:
+                parse(spec)
+            except ValueError as exc:
+                print(f"rl-aug evaluate: --invariance-augs: {exc}", file=sys.stderr)
+                return 2
     results = list(earlier)  # the earlier runs first: the table keeps the order runs come in
+    invariance_rows = {}
     for run_dir in args.runs:
         try:
-            results += evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed,
-                                    assets_dir=args.assets_dir, videos=args.videos, bar=True, frame=args.frame)
+            got = evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed, assets_dir=args.assets_dir,
+                               videos=args.videos, bar=True, frame=args.frame,
+                               invariance_states=args.invariance_states, invariance_augs=augs)
         except (FileNotFoundError, ValueError) as exc:  # ValueError: a shift that does not apply to the run's env
             print(f"rl-aug evaluate: {exc}", file=sys.stderr)
             return 2
+        if args.invariance_states:
+            got, invariance_rows[str(run_dir)] = got
+        results += got
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",
                  reps=args.reps)
     print((out / "report.md").read_text())
+    if invariance_rows:
+        from rl_aug.evaluation.invariance import write_invariance
+
+        write_invariance(out, invariance_rows, states_from=shifts[0])
+        print((out / "invariance.md").read_text())
     print(f"wrote {out}")
     return 0

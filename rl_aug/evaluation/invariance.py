@@ -74,6 +74,36 @@ def invariance(act: Act, q_value: QValue, obs: Tensor,
     return rows
 
 
+class StateRecorder:
+    """Wraps a policy `obs -> action` and keeps a seeded reservoir sample of the observations it is called on while
+    `recording` is true: the evaluation states the invariance report runs on, at no extra environment step."""
+
+    def __init__(self, policy: Callable, capacity: int = 256, seed: int = 0) -> None:
+        import numpy as np
+
+        self.policy, self.capacity = policy, int(capacity)
+        self.rng = np.random.default_rng(seed)
+        self.kept: list = []
+        self.seen = 0
+        self.recording = False
+
+    def __call__(self, obs):
+        if self.recording and self.capacity > 0:
+            self.seen += 1
+            if len(self.kept) < self.capacity:
+                self.kept.append(obs.copy())
+            else:
+                j = int(self.rng.integers(self.seen))
+                if j < self.capacity:
+                    self.kept[j] = obs.copy()
+        return self.policy(obs)
+
+    def states(self) -> Tensor:
+        import numpy as np
+
+        return torch.as_tensor(np.stack(self.kept))
+
+
 def agent_probe(agent: object) -> tuple[Act, QValue]:
     """The (act, q_value) pair of an rl-aug agent (SAC, DrQ-v2): eval-mode actions and the smaller critic."""
 
@@ -87,7 +117,8 @@ def agent_probe(agent: object) -> tuple[Act, QValue]:
     return act, q_value
 
 
-def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[InvarianceRow]]) -> list[Path]:
+def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[InvarianceRow]],
+                     states_from: str = "the given states") -> list[Path]:
     """invariance.csv (one row per run and augmentation), invariance.md (a table) and invariance.png (bars)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +130,7 @@ def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[Inv
     lines = ["# Invariance of the trained agents to each augmentation", "",
              ("Action change: RMS change of the deterministic action per dimension (actions in [-1, 1]). "
              "Q change: mean |Q(g(s), a(s)) - Q(s, a(s))|; relative: over the std of Q across the states "
-             "(rl_aug/evaluation/invariance.py)."), "",
+             f"(rl_aug/evaluation/invariance.py). States: sampled from the episodes under {states_from}."), "",
              "| run | augmentation | action change | Q change | relative Q change |", "| --- | --- | --- | --- | --- |"]
     for run, rows in rows_by_run.items():
         lines += [f"| {run} | {r.augmentation} | {r.action_change:.3f} | {r.q_change:.3f} | "
