@@ -129,6 +129,8 @@ def test_strategy(call, exc, phrase):
 
 
 U8 = torch.randint(0, 256, (2, 9, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+NAN = U8.float().index_put_((torch.tensor([1]), torch.tensor([0]), torch.tensor([3]), torch.tensor([3])),
+                            torch.tensor(float("nan")))  # 0-255 float images with one NaN pixel
 UNIT = torch.rand(2, 9, 16, 16, generator=torch.Generator().manual_seed(0))  # float images scaled to [0, 1]
 AUGMENT_CASES = [
     (lambda: A.cutout(U8, value=-5), ValueError, r"cutout: expected value in \[0, 255\], got -5"),
@@ -156,6 +158,21 @@ AUGMENT_CASES = [
     (lambda: A.random_conv(U8[:, :4]), ValueError, "expected C a multiple of 3"),
     (lambda: A.parse("noise(std='8')")(U8), TypeError, "gaussian_noise: expected std a number >= 0, got str '8'"),
     (lambda: A.parse("blur(k=3)"), ValueError, "blur"),
+    (lambda: A.random_shift(NAN), ValueError, r"random_shift: expected finite images in \[0, 255\], got .* 1 NaN"),
+    (lambda: A.random_conv(NAN), ValueError, "random_conv: expected finite images.*1 NaN or infinite"),
+    (lambda: A.color_jitter(NAN), ValueError, "color_jitter: expected finite images"),
+    (lambda: A.random_crop(NAN, size=8), ValueError, "random_crop: expected finite images"),
+    (lambda: A.cutout(NAN), ValueError, "cutout: expected finite images"),
+    (lambda: A.random_shift(U8, pad=10**9), ValueError, "random_shift: expected pad at most the image side 16, got 1000000000"),
+    (lambda: A.random_shift(U8[:, :, :0]), ValueError, r"random_shift: expected images of height and width >= 1, got shape \(2, 9, 0, 16\)"),
+    (lambda: A.random_conv(U8[..., :0]), ValueError, r"random_conv: expected images of height and width >= 1, got shape \(2, 9, 16, 0\)"),
+    (lambda: A.random_shift(U8, generator=0), TypeError, "random_shift: expected generator a torch.Generator or None, got int 0"),
+    (lambda: A.random_overlay(U8, generator=0), TypeError, "random_overlay: expected generator a torch.Generator or None, got int 0"),
+    (lambda: S.make("drq", aug=lambda x: x.numpy()).aug(U8), TypeError,
+     r"augmentation '<lambda>': expected it to return a torch.Tensor like its input \(2, 9, 16, 16\) torch.uint8, got ndarray"),
+    (lambda: A.Compose([lambda x: x.float()])(U8), ValueError,
+     r"augmentation '<lambda>': expected it to return .* torch.uint8 .*got \(2, 9, 16, 16\) torch.float32"),
+    (lambda: A.Compose([lambda x: x[:, :3]])(U8), ValueError, r"augmentation '<lambda>': .*got \(2, 3, 16, 16\)"),
 ]
 
 
