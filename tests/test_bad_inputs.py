@@ -66,6 +66,9 @@ CONFIG_CASES = [
     (["strategy.K=1.5"], "strategy: strategy 'drq': expected K an int, got float 1.5"),
     (["strategy=svea", "strategy.strong=blur"], "strategy: .*blur"),
     (["no_equals_sign"], "expected overrides of the form key=value"),
+    (["frames="], "override 'frames=': expected a value for frames after '=', got nothing"),
+    (["seed=-1"], "seed: expected an int >= 0, got -1"),
+    (["task.shift=colour_hard"], "task.shift: expected shift names from .* got 'colour_hard'"),
 ]
 
 
@@ -235,6 +238,8 @@ ENV_CASES = [
     ({"obs": "rgb"}, ValueError, "expected obs one of"),
     ({"render_mode": "human"}, ValueError, "expected render_mode None or 'rgb_array'"),
     ({"action_repeat": "pets"}, ValueError, "pets"),
+    ({"size": 100000}, ValueError, r"expected size an int in \[1, 4096\], got 100000"),
+    ({"seed": -1}, ValueError, "expected seed an int >= 0 or None, got -1"),
 ]
 
 
@@ -244,6 +249,39 @@ def test_env_make(kwargs, exc, phrase):
 
     with pytest.raises(exc, match=phrase):
         envs.make("cartpole-swingup", **kwargs)
+
+
+def test_assets_dir_that_is_a_file_says_so(tmp_path):
+    from rl_aug import envs
+
+    (tmp_path / "assets").write_text("not a folder")
+    with pytest.raises(FileNotFoundError, match=r"expected assets_dir to name a DMC-GB asset directory .*assets', "
+                                                "which is a file, not a directory"):
+        envs.make("cartpole-swingup", size=16, shift="color_hard", assets_dir=str(tmp_path / "assets"))
+
+
+def test_broken_colour_preset_file_is_named(tmp_path):
+    from rl_aug import envs
+
+    (tmp_path / "color_hard.json").write_text('[{"self_rgb": ')
+    with pytest.raises(ValueError, match=r"colour presets file .* at '.*color_hard.json', got a file that is not valid JSON"):
+        envs.make("cartpole-swingup", size=16, shift="color_hard", assets_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("size,phrase", [
+    ("84", "PixelObservation: expected size an int or \\(height, width\\) of ints, got str '84'"),
+    ((84, 84, 3), r"PixelObservation: expected size an int or \(height, width\) of ints, got tuple \(84, 84, 3\)"),
+    (100000, r"PixelObservation: expected size in \[1, 4096\], got 100000"),
+], ids=["str", "three", "huge"])
+def test_pixel_observation_size(size, phrase):
+    import gymnasium as gym
+
+    from rl_aug.wrappers import PixelObservation
+
+    env = gym.make("Pendulum-v1", render_mode="rgb_array")
+    with pytest.raises((TypeError, ValueError), match=phrase):
+        PixelObservation(env, size=size)
+    env.close()
 
 
 def test_unknown_task_names_the_closest():
@@ -376,3 +414,86 @@ def test_classic_control_renders_with_the_classic_extra():
     obs, _ = env.reset(seed=0)
     env.close()
     assert obs.shape == (3, 16, 16) and obs.dtype == np.uint8 and obs.std() > 0
+
+
+def _garbage_run(tmp_path: Path) -> list[str]:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("agent: {name: sac\ntask: [")
+    return ["evaluate", str(tmp_path / "run"), "--out", str(tmp_path / "ev")]
+
+
+def _truncated_checkpoint(tmp_path: Path) -> list[str]:
+    from omegaconf import OmegaConf
+
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    OmegaConf.save(compose([*BASE, "task.size=16", "task.frame_stack=1"]), run / "config.yaml")
+    (run / "checkpoint" / "state.pt").write_bytes(b"PK\x03\x04 truncated")
+    return ["evaluate", str(run), "--shifts", "train", "--episodes", "1", "--out", str(tmp_path / "ev")]
+
+
+def _one_row_demos(tmp_path: Path) -> list[str]:
+    from rl_aug.ccil.data import load_demos
+
+    shipped = Path(__file__).resolve().parents[1] / "envs" / "ccil" / "demos" / "pendulum_disc.npz"
+    d = load_demos(shipped)
+    np.savez(tmp_path / "one.npz", observations=d.observations[:1], actions=d.actions[:1],
+             next_observations=d.next_observations[:1])
+    return ["ccil", "task=pendulum_disc", f"demos={tmp_path / 'one.npz'}", f"out={tmp_path / 'c'}", "seeds=[0]"]
+
+
+def _broken_image(tmp_path: Path) -> list[str]:
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    return ["augment", "apply", "shift", "--image", str(tmp_path / "broken.png"), "--out", str(tmp_path / "o.png")]
+
+
+TRAIN = ["train", *BASE, "task.size=16", "frames=16"]
+CLI_INPUT_CASES = [  # (argv, or a function of tmp_path making the files it needs and returning argv), phrase
+    (_broken_image, r"--image: cannot read '.*broken.png' as an image"),
+    (["augment", "apply", "shift", "--image", "missing.png", "--out", "o.png"],
+     "--image: expected an image file, got 'missing.png', which does not exist"),
+    (_garbage_run, r"cannot read the saved config .*config.yaml: "),
+    (_truncated_checkpoint, r"checkpoint/state.pt is damaged \(.*\); use another run or snapshot"),
+    (["evaluate", "runs/x", "--shifts", "train,colour_hard"], r"--shifts: expected shift names from .* got 'colour_hard'"),
+    (["shifts", "--shifts", "colour_hard", "--size", "16"], r"--shifts: expected shift names from .* got 'colour_hard'"),
+    (["shifts", "--assets-dir", "afile", "--shifts", "color_hard", "--size", "16", "--rows", "1", "--out", "x.png"],
+     r"expected assets_dir .* got 'afile', which is a file, not a directory"),
+    (["demo", "--task", "cartpol", "--speed-repeats", "0"], "expected a dm_control suite task .* got 'cartpol'"),
+    ([*TRAIN, "task.shift=colour_hard"], "task.shift: expected shift names from .* got 'colour_hard'"),
+    ([*TRAIN, "seed=-1"], "seed: expected an int >= 0, got -1"),
+    (["ccil", "task=pendulum_disc", "bc.lr=fast"], "bc.lr: expected a number, got str 'fast'"),
+    (_one_row_demos, r"one.npz: expected at least 2 transitions \(rows\), got 1"),
+]
+
+
+@pytest.mark.parametrize("argv,phrase", CLI_INPUT_CASES, ids=range(len(CLI_INPUT_CASES)))
+def test_command_line_input_is_one_line(argv, phrase, capsys, tmp_path, monkeypatch):
+    """Every subcommand answers a bad input the same way: exit 2 and one line `rl-aug <sub>: ...`, no traceback
+    (rl_aug.errors.UserInputError, reported by the dispatcher)."""
+    from rl_aug.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_bytes(b"a file, not a folder")
+    argv = argv(tmp_path) if callable(argv) else argv
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"rl-aug {argv[0]}: "), err
+    assert __import__("re").search(phrase, err), err
+    assert "Traceback" not in err
+
+
+def test_locked_run_dir_is_one_line(capsys, tmp_path):
+    from rl_aug.agents import run_lock
+
+    from rl_aug.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    held = run_lock.acquire(run)  # another process's lock (flock: a second open file conflicts, even here)
+    try:
+        assert main([*TRAIN, f"run_dir={run}"]) == 2
+    finally:
+        run_lock.release(held)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("rl-aug train: run directory "), err
+    assert "is in use by another process" in err and "Traceback" not in err

@@ -55,17 +55,16 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
     shift: a list of rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as
     seeds. Raises FileNotFoundError for a folder that is not a run directory or holds no checkpoint (or no
     snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.)"""
-    from omegaconf import OmegaConf
-
     from rl_aug import envs
     from rl_aug.agents.checkpoint import load_agent
+    from rl_aug.agents.config import load_saved
     from rl_aug.evaluation import evaluate_shifts
     from rl_aug.evaluation.runs_report import method_label
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}")
-    task = OmegaConf.load(run_dir / "config.yaml").task
+    task = load_saved(run_dir / "config.yaml").task  # an edited or damaged file: ConfigError naming it
 
     def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
         return envs.make(task.name, frame_stack=task.frame_stack, size=task.size, action_repeat=task.action_repeat,
@@ -102,6 +101,19 @@ def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
     return ""
 
 
+def _check_shifts(shifts: list[str]) -> None:
+    """Every --shifts name known before anything runs (UserInputError naming --shifts otherwise)."""
+    from rl_aug.errors import UserInputError, blame_input
+    from rl_aug.wrappers.shifts import parse_shift
+
+    if not shifts:
+        raise UserInputError("--shifts: expected comma-separated shift names (e.g. train,color_hard), got none")
+    with blame_input("--shifts"):
+        for shift in shifts:
+            if shift not in ("train", "none"):
+                parse_shift(shift)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.out or Path("runs") / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
@@ -110,6 +122,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
+    _check_shifts(shifts)
     print(f"rl-aug evaluate: results go to {out} ({len(args.runs)} run(s) x {len(shifts)} shift(s) x {args.episodes} "
           "episodes)", flush=True)
     if len({p.resolve() for p in args.runs}) != len(args.runs):
