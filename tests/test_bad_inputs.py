@@ -497,3 +497,44 @@ def test_locked_run_dir_is_one_line(capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("rl-aug train: run directory "), err
     assert "is in use by another process" in err and "Traceback" not in err
+
+
+class _FloatImages:
+    """A gymnasium env with float (3, 16, 16) image observations: SB3's CnnPolicy would assert on it."""
+
+    def make(self):
+        import gymnasium as gym
+        from gymnasium import spaces
+
+        class Env(gym.Env):
+            observation_space = spaces.Box(0, 255, (3, 16, 16), np.float32)
+            action_space = spaces.Box(-1, 1, (1,), np.float32)
+
+        return Env()
+
+
+def _pendulum():
+    import gymnasium as gym
+
+    return gym.make("Pendulum-v1")
+
+
+SB3_CASES = [
+    (lambda: ("CnnPolicy", _pendulum(), {}), ValueError,
+     r"AugmentedSAC: expected a Box uint8 \(C, H, W\) observation space .*got Box\(.*\(3,\), float32\)"),
+    (lambda: ("CnnPolicy", _FloatImages().make(), {}), ValueError,
+     r"AugmentedSAC: expected a Box uint8 \(C, H, W\) .*got Box\(0.0, 255.0, \(3, 16, 16\), float32\)"),
+    (lambda: ("CnnPolicy", _pendulum(), {"strategy": "svea", "strategy_kwargs": ["strong"]}), TypeError,
+     r"AugmentedSAC: expected strategy_kwargs a dict .*got list \['strong'\]"),
+    (lambda: ("CnnPolicy", _pendulum(), {"strategy_seed": "x"}), TypeError,
+     "AugmentedSAC: expected strategy_seed an int or None, got str 'x'"),
+]
+
+
+@pytest.mark.parametrize("make,exc,phrase", SB3_CASES, ids=["state", "float_images", "kwargs_list", "seed_str"])
+def test_augmented_sac_arguments(make, exc, phrase):
+    from rl_aug.sb3 import AugmentedSAC
+
+    policy, env, kwargs = make()
+    with pytest.raises(exc, match=phrase):
+        AugmentedSAC(policy, env, buffer_size=10, **kwargs)

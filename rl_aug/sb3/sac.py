@@ -34,6 +34,15 @@ class _StrategyState:
         self.model.strategy.load_state_dict(state)
 
 
+def _check_observation_space(space: Any) -> None:
+    """Augmentations work on stacked uint8 RGB frames: state vectors and float images are refused by name."""
+    shape, dtype = getattr(space, "shape", None), getattr(space, "dtype", None)
+    if shape is None or dtype != np.uint8 or len(shape) != 3 or shape[0] % 3:
+        raise ValueError(
+            f"AugmentedSAC: expected a Box uint8 (C, H, W) observation space with C a multiple of 3, got {space}: "
+            "stack RGB frames on the channel axis (rl_aug.wrappers.PixelObservation + FrameStack)")
+
+
 class AugmentedSAC(SAC):
     """SAC (stable_baselines3) trained through `rl_aug.strategies.make(strategy, **strategy_kwargs)`.
 
@@ -54,6 +63,15 @@ class AugmentedSAC(SAC):
         if not isinstance(strategy, str) or strategy not in strategies.available():
             raise ValueError(f"expected strategy one of {strategies.available()}, got {strategy!r} "
                              "(pass options through strategy_kwargs so a saved model can rebuild it)")
+        if strategy_kwargs is not None and not isinstance(strategy_kwargs, Mapping):
+            raise TypeError(f"AugmentedSAC: expected strategy_kwargs a dict of the strategy's options (e.g. "
+                            f"{{'strong': 'conv'}}), got {type(strategy_kwargs).__name__} {strategy_kwargs!r}")
+        if strategy_seed is not None and (isinstance(strategy_seed, bool) or not isinstance(strategy_seed, int)):
+            raise TypeError(f"AugmentedSAC: expected strategy_seed an int or None, got "
+                            f"{type(strategy_seed).__name__} {strategy_seed!r}")
+        space = getattr(env, "observation_space", None)  # an env id string is made by SB3: checked in _setup_model
+        if space is not None:  # before SB3, whose CnnPolicy assertion names neither the fix nor this class
+            _check_observation_space(space)
         self.strategy_name = strategy
         self.strategy_kwargs = dict(strategy_kwargs or {})
         self.strategy_seed = strategy_seed
@@ -75,11 +93,7 @@ class AugmentedSAC(SAC):
         from rl_aug import strategies
 
         super()._setup_model()
-        space = self.observation_space
-        if space is None or space.dtype != np.uint8 or len(space.shape) != 3 or space.shape[0] % 3:
-            raise ValueError(
-                f"expected a Box uint8 (C, H, W) observation space with C a multiple of 3, got {space}: "
-                "stack RGB frames on the channel axis (rl_aug.wrappers.PixelObservation + FrameStack)")
+        _check_observation_space(self.observation_space)
         self.agent = SB3ActorCritic(self)
         self.strategy = strategies.make(self.strategy_name, **self.strategy_kwargs)
         if self.strategy_seed is not None:
