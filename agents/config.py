@@ -304,7 +304,9 @@ def load_saved(saved_path: Path) -> DictConfig:
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(TopSchema), OmegaConf.load(saved_path))
     except (OmegaConfBaseException, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the saved config {saved_path}: {str(exc).splitlines()[0]}") from None
+        key = getattr(exc, "full_key", None)  # OmegaConf puts the key on a later line of its message
+        raise ConfigError(f"cannot read the saved config {saved_path}: {f'{key}: ' if key else ''}"
+                          f"{str(exc).splitlines()[0]}") from None
     name = cfg.agent.get("name") if isinstance(cfg.get("agent"), DictConfig) else cfg.get("agent")
     if name not in agent_classes():
         raise ConfigError(f"cannot read the saved config {saved_path}: expected agent.name one of "

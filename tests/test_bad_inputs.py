@@ -422,6 +422,17 @@ def _garbage_run(tmp_path: Path) -> list[str]:
     return ["evaluate", str(tmp_path / "run"), "--out", str(tmp_path / "ev")]
 
 
+def _edited_run(tmp_path: Path, key: str, value: object) -> list[str]:
+    from omegaconf import OmegaConf
+
+    (tmp_path / "run").mkdir()
+    cfg = OmegaConf.to_container(compose(BASE))
+    section, leaf = key.split(".")
+    cfg[section][leaf] = value
+    OmegaConf.save(OmegaConf.create(cfg), tmp_path / "run" / "config.yaml")
+    return ["evaluate", str(tmp_path / "run"), "--out", str(tmp_path / "ev")]
+
+
 def _truncated_checkpoint(tmp_path: Path) -> list[str]:
     from omegaconf import OmegaConf
 
@@ -453,6 +464,9 @@ CLI_INPUT_CASES = [  # (argv, or a function of tmp_path making the files it need
     (["augment", "apply", "shift", "--image", "missing.png", "--out", "o.png"],
      "--image: expected an image file, got 'missing.png', which does not exist"),
     (_garbage_run, r"cannot read the saved config .*config.yaml: "),
+    (lambda p: _edited_run(p, "agent.name", "ppo"),
+     r"cannot read the saved config .*config.yaml: expected agent.name one of drqv2, sac, sac_dmcgb, got 'ppo'"),
+    (lambda p: _edited_run(p, "task.size", "big"), r"cannot read the saved config .*config.yaml: task.size: Value 'big' .*could not be converted to Integer"),
     (_truncated_checkpoint, r"checkpoint/state.pt is damaged \(.*\); use another run or snapshot"),
     (["evaluate", "runs/x", "--shifts", "train,colour_hard"], r"--shifts: expected shift names from .* got 'colour_hard'"),
     (["shifts", "--shifts", "colour_hard", "--size", "16"], r"--shifts: expected shift names from .* got 'colour_hard'"),
