@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from rl_aug.agents.replay import ReplayBuffer
 
+from rl_aug.errors import UserInputError
+
 STATE_FILE = "state.pt"
 REPLAY_FILE = "replay.npz"
 COMPLETE_FILE = "COMPLETE"  # written last into checkpoint.tmp/: the files before it are whole
@@ -98,7 +100,7 @@ def find(directory: str | Path, files: tuple[str, ...] = (STATE_FILE, REPLAY_FIL
     return None
 
 
-class CheckpointDamaged(RuntimeError):
+class CheckpointDamaged(RuntimeError, UserInputError):
     """No complete checkpoint could be read; the message names each damaged file and the way out."""
 
 
@@ -210,7 +212,12 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
     cfg = OmegaConf.load(config)
     kwargs = {**agent_kwargs(cfg), "device": device}
     agent = agent_classes()[cfg.agent.name](obs_shape, action_dim, **kwargs)
-    state = torch.load(source, weights_only=False, map_location=device)
-    agent.load_weights(state["agent"])
+    try:  # a truncated or foreign file: named, with train's damaged-file wording, not torch's zip error
+        state = torch.load(source, weights_only=False, map_location=device)
+        weights = state["agent"]
+    except Exception as exc:  # noqa: BLE001 - any failure to read means the file is damaged
+        raise CheckpointDamaged(f"{source} is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
+                                "use another run or snapshot") from None
+    agent.load_weights(weights)
     agent.train(False)
     return agent, cfg, int(state["counters"]["step"])

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rl_aug.errors import UserInputError
 from rl_aug.extras import require
 
 require("omegaconf", "training configs")
@@ -50,7 +51,7 @@ def find_config(relative: str, dirs: list[Path]) -> Path | None:
     return next((d / relative for d in dirs if (d / relative).is_file()), None)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A bad training config: unknown key, wrong type, missing file or an incompatible combination."""
 
 
@@ -275,12 +276,14 @@ def _unknown(cfg: DictConfig, key: str) -> None:
 
 
 def _set(cfg: DictConfig, item: str) -> None:
-    key = item.split("=", 1)[0]
+    key, value = item.split("=", 1)
     try:
         cfg.merge_with_dotlist([item])
     except OmegaConfBaseException as exc:
         if OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
             _unknown(cfg, key)
+        if value == "":  # OmegaConf reads `key=` as None and says only "field 'key' is not Optional"
+            raise ConfigError(f"override {item!r}: expected a value for {key} after '=', got nothing") from None
         raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
 
 
@@ -298,14 +301,29 @@ def _saved_config(rest: list[Any]) -> Path | None:
     return path if path.is_file() else None
 
 
+def load_saved(saved_path: Path) -> DictConfig:
+    """A run's saved config.yaml read against the schema: ConfigError naming the file when it is not YAML,
+    not a mapping, or has a value of the wrong type (an edited or damaged file), never a parser traceback."""
+    import yaml
+
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(TopSchema), OmegaConf.load(saved_path))
+    except (OmegaConfBaseException, yaml.YAMLError, UnicodeDecodeError) as exc:
+        key = getattr(exc, "full_key", None)  # OmegaConf puts the key on a later line of its message
+        raise ConfigError(f"cannot read the saved config {saved_path}: {f'{key}: ' if key else ''}"
+                          f"{str(exc).splitlines()[0]}") from None
+    name = cfg.agent.get("name") if isinstance(cfg.get("agent"), DictConfig) else cfg.get("agent")
+    if name not in agent_classes():
+        raise ConfigError(f"cannot read the saved config {saved_path}: expected agent.name one of "
+                          f"{', '.join(sorted(agent_classes()))}, got {name!r}")
+    return cfg
+
+
 def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], dirs: list[Path]) -> DictConfig:
     """The saved config of the run being resumed, with the overrides that do not change the run; any other
     override that would change a value is refused by name (a run continues as it was made). `run=<name>`
     applies: it only sets run.* (how the run is driven), which a resume may change."""
-    try:
-        cfg = OmegaConf.merge(OmegaConf.structured(TopSchema), OmegaConf.load(saved_path))
-    except OmegaConfBaseException as exc:
-        raise ConfigError(f"cannot read the saved config {saved_path}: {str(exc).splitlines()[0]}") from None
+    cfg = load_saved(saved_path)
     OmegaConf.set_struct(cfg, True)
     # overwrite is an order for the start that made the run (delete what was there), never part of the run: a saved
     # `overwrite: true` (configs written before this was fixed) replayed on resume would delete the run it resumes.
@@ -437,6 +455,8 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError("agent: expected exactly one of seed_steps (agent steps) or seed_frames (env frames)")
     if cfg.agent.get("precision", "auto") not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"agent.precision: expected auto, bf16 or fp32, got {cfg.agent.precision!r}")
+    if cfg.seed < 0:  # numpy's seeding refuses a negative seed, deep inside the first reset
+        raise ConfigError(f"seed: expected an int >= 0, got {cfg.seed}")
     for key in ("frames",):
         if cfg[key] <= 0:
             raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
@@ -455,6 +475,13 @@ def check(cfg: DictConfig) -> None:
     if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
         raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
                           f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
+    if cfg.task.shift is not None:
+        from rl_aug.wrappers.shifts import parse_shift
+
+        try:  # checked here, not when the first env is built inside the Trainer
+            parse_shift(cfg.task.shift)
+        except ValueError as exc:
+            raise ConfigError(f"task.shift: {exc}") from None
     _check_device(str(cfg.device))
     if cfg.run.checkpoint_every_minutes < 0:
         raise ConfigError(f"run.checkpoint_every_minutes: expected >= 0 (0: at every episode end), "

@@ -52,14 +52,14 @@ class Policy:
 def load_policy(run_dir: str | Path, frame: int | None = None, device: str = "cpu") -> Policy:
     """The policy of a run directory written by `rl-aug train`: its last checkpoint, or its snapshot at `frame`.
     Raises FileNotFoundError naming what is missing (config.yaml, checkpoint or snapshot)."""
-    from omegaconf import OmegaConf
     from rl_aug.agents.checkpoint import load_agent
+    from rl_aug.agents.config import load_saved
     from rl_aug.envs import make_task
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"expected a run directory with config.yaml (from `rl-aug train`), got {run_dir}")
-    task = OmegaConf.load(run_dir / "config.yaml").task
+    task = load_saved(run_dir / "config.yaml").task  # an edited or damaged file: ConfigError naming it
     probe = make_task(task)  # observation shape and action bounds, as the run saw them
     try:
         obs_shape = tuple(int(s) for s in probe.observation_space.shape)

@@ -15,10 +15,12 @@ import socket
 from pathlib import Path
 from typing import IO
 
+from rl_aug.errors import UserInputError
+
 LOCK_NAME = ".lock"
 
 
-class RunDirInUse(RuntimeError):
+class RunDirInUse(RuntimeError, UserInputError):
     """Another live process holds the run directory."""
 
 

@@ -86,6 +86,7 @@ def make(
         render_mode: accepted for gymnasium.make; only "rgb_array" (or None) makes sense here.
     """
     from rl_aug.wrappers import ActionRepeat, AugmentObservation, FrameStack, PixelObservation, apply_shift
+    from rl_aug.wrappers.pixels import MAX_IMAGE_SIZE
 
     if obs not in OBSERVATIONS:
         raise ValueError(f"expected obs one of {OBSERVATIONS}, got {obs!r}")
@@ -94,8 +95,12 @@ def make(
             raise TypeError(f"expected {arg} an int >= {low}, got {type(value).__name__} {value!r}")
         if value < low:
             raise ValueError(f"expected {arg} an int >= {low}, got {value!r}")
+    if size > MAX_IMAGE_SIZE:
+        raise ValueError(f"expected size an int in [1, {MAX_IMAGE_SIZE}], got {size!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"expected seed an int or None, got {type(seed).__name__} {seed!r}")
+    if seed is not None and seed < 0:  # numpy refuses it later, at the first reset, without naming it
+        raise ValueError(f"expected seed an int >= 0 or None, got {seed}")
     if shift is not None and not isinstance(shift, str):
         hint = f" (for several: {'+'.join(map(str, shift))!r})" if isinstance(shift, (list, tuple)) else ""
         raise TypeError(f"expected shift a name or names joined by '+', got {type(shift).__name__} {shift!r}{hint}")

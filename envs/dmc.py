@@ -14,6 +14,8 @@ import numpy as np
 from gymnasium import spaces
 from rl_aug.envs.defaults import EPISODE_FRAMES
 
+from rl_aug.errors import UserInputError
+
 
 @functools.lru_cache(maxsize=1)
 def suite_tasks() -> tuple[tuple[str, str], ...]:
@@ -33,7 +35,7 @@ def parse_task(name: str) -> tuple[str, str]:
     for domain, task in tasks:
         if name in (f"{domain}-{task}", f"{domain}_{task}"):
             return domain, task
-    raise ValueError(
+    raise UserInputError(
         f"expected a dm_control suite task such as walker-walk or cartpole-swingup, got {name!r} "
         f"(envs.TASKS lists all {len(tasks)})"
     )

@@ -66,6 +66,9 @@ CONFIG_CASES = [
     (["strategy.K=1.5"], "strategy: strategy 'drq': expected K an int, got float 1.5"),
     (["strategy=svea", "strategy.strong=blur"], "strategy: .*blur"),
     (["no_equals_sign"], "expected overrides of the form key=value"),
+    (["frames="], "override 'frames=': expected a value for frames after '=', got nothing"),
+    (["seed=-1"], "seed: expected an int >= 0, got -1"),
+    (["task.shift=colour_hard"], "task.shift: expected shift names from .* got 'colour_hard'"),
 ]
 
 
@@ -129,6 +132,8 @@ def test_strategy(call, exc, phrase):
 
 
 U8 = torch.randint(0, 256, (2, 9, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+NAN = U8.float().index_put_((torch.tensor([1]), torch.tensor([0]), torch.tensor([3]), torch.tensor([3])),
+                            torch.tensor(float("nan")))  # 0-255 float images with one NaN pixel
 UNIT = torch.rand(2, 9, 16, 16, generator=torch.Generator().manual_seed(0))  # float images scaled to [0, 1]
 AUGMENT_CASES = [
     (lambda: A.cutout(U8, value=-5), ValueError, r"cutout: expected value in \[0, 255\], got -5"),
@@ -156,6 +161,21 @@ AUGMENT_CASES = [
     (lambda: A.random_conv(U8[:, :4]), ValueError, "expected C a multiple of 3"),
     (lambda: A.parse("noise(std='8')")(U8), TypeError, "gaussian_noise: expected std a number >= 0, got str '8'"),
     (lambda: A.parse("blur(k=3)"), ValueError, "blur"),
+    (lambda: A.random_shift(NAN), ValueError, r"random_shift: expected finite images in \[0, 255\], got .* 1 NaN"),
+    (lambda: A.random_conv(NAN), ValueError, "random_conv: expected finite images.*1 NaN or infinite"),
+    (lambda: A.color_jitter(NAN), ValueError, "color_jitter: expected finite images"),
+    (lambda: A.random_crop(NAN, size=8), ValueError, "random_crop: expected finite images"),
+    (lambda: A.cutout(NAN), ValueError, "cutout: expected finite images"),
+    (lambda: A.random_shift(U8, pad=10**9), ValueError, "random_shift: expected pad at most the image side 16, got 1000000000"),
+    (lambda: A.random_shift(U8[:, :, :0]), ValueError, r"random_shift: expected images of height and width >= 1, got shape \(2, 9, 0, 16\)"),
+    (lambda: A.random_conv(U8[..., :0]), ValueError, r"random_conv: expected images of height and width >= 1, got shape \(2, 9, 16, 0\)"),
+    (lambda: A.random_shift(U8, generator=0), TypeError, "random_shift: expected generator a torch.Generator or None, got int 0"),
+    (lambda: A.random_overlay(U8, generator=0), TypeError, "random_overlay: expected generator a torch.Generator or None, got int 0"),
+    (lambda: S.make("drq", aug=lambda x: x.numpy()).aug(U8), TypeError,
+     r"augmentation '<lambda>': expected it to return a torch.Tensor like its input \(2, 9, 16, 16\) torch.uint8, got ndarray"),
+    (lambda: A.Compose([lambda x: x.float()])(U8), ValueError,
+     r"augmentation '<lambda>': expected it to return .* torch.uint8 .*got \(2, 9, 16, 16\) torch.float32"),
+    (lambda: A.Compose([lambda x: x[:, :3]])(U8), ValueError, r"augmentation '<lambda>': .*got \(2, 3, 16, 16\)"),
 ]
 
 
@@ -218,6 +238,8 @@ ENV_CASES = [
     ({"obs": "rgb"}, ValueError, "expected obs one of"),
     ({"render_mode": "human"}, ValueError, "expected render_mode None or 'rgb_array'"),
     ({"action_repeat": "pets"}, ValueError, "pets"),
+    ({"size": 100000}, ValueError, r"expected size an int in \[1, 4096\], got 100000"),
+    ({"seed": -1}, ValueError, "expected seed an int >= 0 or None, got -1"),
 ]
 
 
@@ -227,6 +249,39 @@ def test_env_make(kwargs, exc, phrase):
 
     with pytest.raises(exc, match=phrase):
         envs.make("cartpole-swingup", **kwargs)
+
+
+def test_assets_dir_that_is_a_file_says_so(tmp_path):
+    from rl_aug import envs
+
+    (tmp_path / "assets").write_text("not a folder")
+    with pytest.raises(FileNotFoundError, match=r"expected assets_dir to name a DMC-GB asset directory .*assets', "
+                                                "which is a file, not a directory"):
+        envs.make("cartpole-swingup", size=16, shift="color_hard", assets_dir=str(tmp_path / "assets"))
+
+
+def test_broken_colour_preset_file_is_named(tmp_path):
+    from rl_aug import envs
+
+    (tmp_path / "color_hard.json").write_text('[{"self_rgb": ')
+    with pytest.raises(ValueError, match=r"colour presets file .* at '.*color_hard.json', got a file that is not valid JSON"):
+        envs.make("cartpole-swingup", size=16, shift="color_hard", assets_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("size,phrase", [
+    ("84", "PixelObservation: expected size an int or \\(height, width\\) of ints, got str '84'"),
+    ((84, 84, 3), r"PixelObservation: expected size an int or \(height, width\) of ints, got tuple \(84, 84, 3\)"),
+    (100000, r"PixelObservation: expected size in \[1, 4096\], got 100000"),
+], ids=["str", "three", "huge"])
+def test_pixel_observation_size(size, phrase):
+    import gymnasium as gym
+
+    from rl_aug.wrappers import PixelObservation
+
+    env = gym.make("Pendulum-v1", render_mode="rgb_array")
+    with pytest.raises((TypeError, ValueError), match=phrase):
+        PixelObservation(env, size=size)
+    env.close()
 
 
 def test_unknown_task_names_the_closest():
@@ -359,3 +414,141 @@ def test_classic_control_renders_with_the_classic_extra():
     obs, _ = env.reset(seed=0)
     env.close()
     assert obs.shape == (3, 16, 16) and obs.dtype == np.uint8 and obs.std() > 0
+
+
+def _garbage_run(tmp_path: Path) -> list[str]:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("agent: {name: sac\ntask: [")
+    return ["evaluate", str(tmp_path / "run"), "--out", str(tmp_path / "ev")]
+
+
+def _edited_run(tmp_path: Path, key: str, value: object) -> list[str]:
+    from omegaconf import OmegaConf
+
+    (tmp_path / "run").mkdir()
+    cfg = OmegaConf.to_container(compose(BASE))
+    section, leaf = key.split(".")
+    cfg[section][leaf] = value
+    OmegaConf.save(OmegaConf.create(cfg), tmp_path / "run" / "config.yaml")
+    return ["evaluate", str(tmp_path / "run"), "--out", str(tmp_path / "ev")]
+
+
+def _truncated_checkpoint(tmp_path: Path) -> list[str]:
+    from omegaconf import OmegaConf
+
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    OmegaConf.save(compose([*BASE, "task.size=16", "task.frame_stack=1"]), run / "config.yaml")
+    (run / "checkpoint" / "state.pt").write_bytes(b"PK\x03\x04 truncated")
+    return ["evaluate", str(run), "--shifts", "train", "--episodes", "1", "--out", str(tmp_path / "ev")]
+
+
+def _one_row_demos(tmp_path: Path) -> list[str]:
+    from rl_aug.ccil.data import load_demos
+
+    shipped = Path(__file__).resolve().parents[1] / "envs" / "ccil" / "demos" / "pendulum_disc.npz"
+    d = load_demos(shipped)
+    np.savez(tmp_path / "one.npz", observations=d.observations[:1], actions=d.actions[:1],
+             next_observations=d.next_observations[:1])
+    return ["ccil", "task=pendulum_disc", f"demos={tmp_path / 'one.npz'}", f"out={tmp_path / 'c'}", "seeds=[0]"]
+
+
+def _broken_image(tmp_path: Path) -> list[str]:
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    return ["augment", "apply", "shift", "--image", str(tmp_path / "broken.png"), "--out", str(tmp_path / "o.png")]
+
+
+TRAIN = ["train", *BASE, "task.size=16", "frames=16"]
+CLI_INPUT_CASES = [  # (argv, or a function of tmp_path making the files it needs and returning argv), phrase
+    (_broken_image, r"--image: cannot read '.*broken.png' as an image"),
+    (["augment", "apply", "shift", "--image", "missing.png", "--out", "o.png"],
+     "--image: expected an image file, got 'missing.png', which does not exist"),
+    (_garbage_run, r"cannot read the saved config .*config.yaml: "),
+    (lambda p: _edited_run(p, "agent.name", "ppo"),
+     r"cannot read the saved config .*config.yaml: expected agent.name one of drqv2, sac, sac_dmcgb, got 'ppo'"),
+    (lambda p: _edited_run(p, "task.size", "big"), r"cannot read the saved config .*config.yaml: task.size: Value 'big' .*could not be converted to Integer"),
+    (_truncated_checkpoint, r"checkpoint/state.pt is damaged \(.*\); use another run or snapshot"),
+    (["evaluate", "runs/x", "--shifts", "train,colour_hard"], r"--shifts: expected shift names from .* got 'colour_hard'"),
+    (["shifts", "--shifts", "colour_hard", "--size", "16"], r"--shifts: expected shift names from .* got 'colour_hard'"),
+    (["shifts", "--assets-dir", "afile", "--shifts", "color_hard", "--size", "16", "--rows", "1", "--out", "x.png"],
+     r"expected assets_dir .* got 'afile', which is a file, not a directory"),
+    (["demo", "--task", "cartpol", "--speed-repeats", "0"], "expected a dm_control suite task .* got 'cartpol'"),
+    ([*TRAIN, "task.shift=colour_hard"], "task.shift: expected shift names from .* got 'colour_hard'"),
+    ([*TRAIN, "seed=-1"], "seed: expected an int >= 0, got -1"),
+    (["ccil", "task=pendulum_disc", "bc.lr=fast"], "bc.lr: expected a number, got str 'fast'"),
+    (_one_row_demos, r"one.npz: expected at least 2 transitions \(rows\), got 1"),
+]
+
+
+@pytest.mark.parametrize("argv,phrase", CLI_INPUT_CASES, ids=range(len(CLI_INPUT_CASES)))
+def test_command_line_input_is_one_line(argv, phrase, capsys, tmp_path, monkeypatch):
+    """Every subcommand answers a bad input the same way: exit 2 and one line `rl-aug <sub>: ...`, no traceback
+    (rl_aug.errors.UserInputError, reported by the dispatcher)."""
+    from rl_aug.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_bytes(b"a file, not a folder")
+    argv = argv(tmp_path) if callable(argv) else argv
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"rl-aug {argv[0]}: "), err
+    assert __import__("re").search(phrase, err), err
+    assert "Traceback" not in err
+
+
+def test_locked_run_dir_is_one_line(capsys, tmp_path):
+    from rl_aug.agents import run_lock
+
+    from rl_aug.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    held = run_lock.acquire(run)  # another process's lock (flock: a second open file conflicts, even here)
+    try:
+        assert main([*TRAIN, f"run_dir={run}"]) == 2
+    finally:
+        run_lock.release(held)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("rl-aug train: run directory "), err
+    assert "is in use by another process" in err and "Traceback" not in err
+
+
+class _FloatImages:
+    """A gymnasium env with float (3, 16, 16) image observations: SB3's CnnPolicy would assert on it."""
+
+    def make(self):
+        import gymnasium as gym
+        from gymnasium import spaces
+
+        class Env(gym.Env):
+            observation_space = spaces.Box(0, 255, (3, 16, 16), np.float32)
+            action_space = spaces.Box(-1, 1, (1,), np.float32)
+
+        return Env()
+
+
+def _pendulum():
+    import gymnasium as gym
+
+    return gym.make("Pendulum-v1")
+
+
+SB3_CASES = [
+    (lambda: ("CnnPolicy", _pendulum(), {}), ValueError,
+     r"AugmentedSAC: expected a Box uint8 \(C, H, W\) observation space .*got Box\(.*\(3,\), float32\)"),
+    (lambda: ("CnnPolicy", _FloatImages().make(), {}), ValueError,
+     r"AugmentedSAC: expected a Box uint8 \(C, H, W\) .*got Box\(0.0, 255.0, \(3, 16, 16\), float32\)"),
+    (lambda: ("CnnPolicy", _pendulum(), {"strategy": "svea", "strategy_kwargs": ["strong"]}), TypeError,
+     r"AugmentedSAC: expected strategy_kwargs a dict .*got list \['strong'\]"),
+    (lambda: ("CnnPolicy", _pendulum(), {"strategy_seed": "x"}), TypeError,
+     "AugmentedSAC: expected strategy_seed an int or None, got str 'x'"),
+]
+
+
+@pytest.mark.parametrize("make,exc,phrase", SB3_CASES, ids=["state", "float_images", "kwargs_list", "seed_str"])
+def test_augmented_sac_arguments(make, exc, phrase):
+    from rl_aug.sb3 import AugmentedSAC
+
+    policy, env, kwargs = make()
+    with pytest.raises(exc, match=phrase):
+        AugmentedSAC(policy, env, buffer_size=10, **kwargs)

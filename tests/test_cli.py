@@ -42,12 +42,11 @@ def test_augment_list_and_apply(tmp_path, capsys):
     result = iio.imread(out)
     assert result.shape == (20, 60, 3)
     assert np.all(result[..., 0] == result[..., 1])  # grayscale: equal channels
-    try:
-        main(["augment", "apply", "none", "--image", str(tmp_path / "in.png"), "--out", str(out)])
-    except SystemExit as exc:
-        assert "exists" in str(exc.code)
-    else:
-        raise AssertionError("an existing output must not be overwritten")
+    capsys.readouterr()
+    before = out.read_bytes()
+    assert main(["augment", "apply", "none", "--image", str(tmp_path / "in.png"), "--out", str(out)]) == 2
+    assert "--out: expected a new file" in capsys.readouterr().err
+    assert out.read_bytes() == before  # an existing output is never overwritten
 
 
 def test_a_headless_gl_backend_is_chosen_when_none_is_set():

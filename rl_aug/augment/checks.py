@@ -8,11 +8,14 @@ import torch
 from torch import Tensor
 
 
-def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int, int]:
-    """Validate a batch of stacked frames and return (N, C, H, W).
+def check_images(x: Tensor, name: str, rgb: bool = True, generator: object = None) -> tuple[int, int, int, int]:
+    """Validate a batch of stacked frames (and the op's `generator`) and return (N, C, H, W).
 
     `rgb=True` requires C to be a multiple of 3 (stacked RGB frames); grayscale stacks pass `rgb=False`.
     """
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name}: expected generator a torch.Generator or None, got {type(generator).__name__} "
+                        f"{generator!r}")
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor (N, C, H, W), got {type(x).__name__}")
     if x.ndim != 4:
@@ -21,6 +24,8 @@ def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int,
     n, c, h, w = x.shape
     if n == 0:
         raise ValueError(f"{name}: expected a non-empty batch, got shape {tuple(x.shape)}")
+    if h == 0 or w == 0:
+        raise ValueError(f"{name}: expected images of height and width >= 1, got shape {tuple(x.shape)}")
     if x.dtype != torch.uint8 and not x.dtype.is_floating_point:
         raise TypeError(f"{name}: expected uint8 or floating point images in [0, 255], got {x.dtype}")
     if w <= 12 and w % 3 == 0 and c > 4 * w:
@@ -31,7 +36,12 @@ def check_images(x: Tensor, name: str, rgb: bool = True) -> tuple[int, int, int,
     if x.dtype.is_floating_point and x.device.type == "cpu" and x.numel():
         # The common mistake of passing images scaled to [0, 1]: every op here works in 0-255 units. (On an
         # accelerator this test would cost a host sync per call, so it runs on CPU tensors only.)
-        top = float(x.max())
+        low, high = (float(v) for v in torch.aminmax(x))
+        if not (math.isfinite(low) and math.isfinite(high)):  # NaN / inf would pass through every op silently
+            bad = int((~torch.isfinite(x)).sum())
+            raise ValueError(f"{name}: expected finite images in [0, 255], got a float batch with {bad} NaN or "
+                             "infinite value(s)")
+        top = high
         if 0.0 < top <= 1.0:
             raise ValueError(f"{name}: expected images in [0, 255], got a float batch whose max is {top:.3g}, "
                              "which looks scaled to [0, 1]; pass x * 255 (or the uint8 images)")

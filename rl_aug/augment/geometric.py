@@ -64,8 +64,10 @@ def random_shift(x: Tensor, pad: int = 4, generator: torch.Generator | None = No
     offsets (align_corners=False) is numerically this crop (Yarats et al. 2021, drqv2.py RandomShiftsAug).
     Default pad 4 (DrQ, Kostrikov et al. 2020, Sec. 3.1).
     """
-    n, _, _, _ = check_images(x, "random_shift", rgb=False)
+    n, _, h, w = check_images(x, "random_shift", rgb=False, generator=generator)
     check_nonnegative_int(pad, "random_shift", "pad")
+    if pad > max(h, w):  # a larger pad only replicates edge pixels further, and costs (W + 2 pad) per row
+        raise ValueError(f"random_shift: expected pad at most the image side {max(h, w)}, got {pad}")
     oy = _randint(2 * pad + 1, n, generator, x.device)
     ox = _randint(2 * pad + 1, n, generator, x.device)
     return shift_with_offsets(x, pad, oy, ox)
@@ -93,7 +95,7 @@ def crop_with_offsets(x: Tensor, out_h: int, out_w: int, oy: Tensor, ox: Tensor)
 
 def random_crop(x: Tensor, size: int | tuple[int, int] = 84, generator: torch.Generator | None = None) -> Tensor:
     """RAD random crop (Laskin et al. 2020): a random `size` window, e.g. 100 -> 84, one per sample."""
-    n, _, h, w = check_images(x, "random_crop", rgb=False)
+    n, _, h, w = check_images(x, "random_crop", rgb=False, generator=generator)
     out_h, out_w = _check_size(size, h, w, "random_crop")
     oy = _randint(h - out_h + 1, n, generator, x.device)
     ox = _randint(w - out_w + 1, n, generator, x.device)
@@ -102,7 +104,7 @@ def random_crop(x: Tensor, size: int | tuple[int, int] = 84, generator: torch.Ge
 
 def center_crop(x: Tensor, size: int | tuple[int, int] = 84, generator: torch.Generator | None = None) -> Tensor:
     """The deterministic evaluation counterpart of random_crop (`generator` is accepted and ignored)."""
-    _, _, h, w = check_images(x, "center_crop", rgb=False)
+    _, _, h, w = check_images(x, "center_crop", rgb=False, generator=generator)
     out_h, out_w = _check_size(size, h, w, "center_crop")
     top, left = (h - out_h) // 2, (w - out_w) // 2
     return x[:, :, top : top + out_h, left : left + out_w].contiguous()
@@ -112,7 +114,7 @@ def random_rotate(
     x: Tensor, degrees: float = 5.0, generator: torch.Generator | None = None
 ) -> Tensor:
     """Small random rotation in [-degrees, degrees] about the centre, bilinear, border pixels replicated."""
-    n, _, _, _ = check_images(x, "random_rotate", rgb=False)
+    n, _, _, _ = check_images(x, "random_rotate", rgb=False, generator=generator)
     check_number(degrees, "random_rotate", "degrees", low=0)
     gen_device = generator.device if generator is not None else torch.device("cpu")
     u = torch.rand(n, generator=generator, device=gen_device).to(x.device)

@@ -29,7 +29,7 @@ def random_overlay(
 
     alpha 0.5 is DMC-GB's default (SODA, SVEA: ((1 - 0.5) * x/255 + 0.5 * img) * 255).
     """
-    n, _, h, w = check_images(x, "random_overlay", rgb=True)
+    n, _, h, w = check_images(x, "random_overlay", rgb=True, generator=generator)
     check_probability(alpha, "random_overlay", "alpha")
     images = as_source(source).sample(n, h, w, generator)
     return overlay_with_images(x, images, alpha)

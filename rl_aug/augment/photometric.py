@@ -94,7 +94,7 @@ def random_conv(x: Tensor, generator: torch.Generator | None = None, precision: 
     with N(0, 1) weights mapping RGB to RGB, shared by the sample's frames; output sigmoid(conv) * 255.
     `precision` as in `conv_with_kernels` (default: bf16 fast path on the CPU, fp32 elsewhere).
     """
-    n, _, _, _ = check_images(x, "random_conv", rgb=True)
+    n, _, _, _ = check_images(x, "random_conv", rgb=True, generator=generator)
     kernels = torch.randn((n, 3, 3, 3, 3), generator=generator, device=_gen_device(generator)).to(x.device)
     return conv_with_kernels(x, kernels, precision)
 
@@ -107,7 +107,7 @@ def _rgb_to_gray(f: Tensor) -> Tensor:
 
 def grayscale(x: Tensor, p: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
     """Replace each RGB frame by its luma (copied to the 3 channels), for a fraction `p` of the samples."""
-    n, c, h, w = check_images(x, "grayscale", rgb=True)
+    n, c, h, w = check_images(x, "grayscale", rgb=True, generator=generator)
     check_probability(p, "grayscale", "p")
     f = _frames(x)
     gray = _rgb_to_gray(f).expand_as(f)
@@ -156,7 +156,7 @@ def color_jitter(
     and hue rotates the chroma plane in YIQ space (a linear stand-in for an HSV hue shift). Values are clipped
     to [0, 255] once, at the end, not after each step.
     """
-    n, c, h, w = check_images(x, "color_jitter", rgb=True)
+    n, c, h, w = check_images(x, "color_jitter", rgb=True, generator=generator)
     for arg, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
         check_number(value, "color_jitter", arg, low=0)
     check_number(hue, "color_jitter", "hue", low=0, high=0.5)
@@ -175,7 +175,7 @@ def color_jitter(
 def gaussian_noise(x: Tensor, std: float = 8.0, generator: torch.Generator | None = None) -> Tensor:
     """Additive N(0, std^2) pixel noise in 0-255 units, clipped to [0, 255]. Noise is i.i.d. per pixel and
     frame (it is the parameter-free part); `std` is shared by the whole batch."""
-    check_images(x, "gaussian_noise", rgb=False)
+    check_images(x, "gaussian_noise", rgb=False, generator=generator)
     check_number(std, "gaussian_noise", "std", low=0)
     noise = torch.randn(x.shape, generator=generator, device=_gen_device(generator)).to(x.device)
     return to_output((as_float(x) + std * noise).clamp_(0, 255), x)
@@ -186,7 +186,7 @@ def cutout(
 ) -> Tensor:
     """Random erasing: a `size` x `size` square at a random position per sample (the same square in all its
     frames) is set to `value`, for a fraction `p` of the samples (DeVries & Taylor 2017; RAD's cutout)."""
-    n, _, h, w = check_images(x, "cutout", rgb=False)
+    n, _, h, w = check_images(x, "cutout", rgb=False, generator=generator)
     check_nonnegative_int(size, "cutout", "size")
     check_probability(p, "cutout", "p")
     check_number(value, "cutout", "value", low=0, high=255)  # images are in 0-255 units, uint8 or float

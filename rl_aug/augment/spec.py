@@ -55,8 +55,11 @@ class Augmentation:
 
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         if self._takes_generator:
-            return self.fn(x, generator=generator, **self.kwargs)
-        return self.fn(x, **self.kwargs)
+            y = self.fn(x, generator=generator, **self.kwargs)
+        else:
+            y = self.fn(x, **self.kwargs)
+        _check_output(y, x, self.name)
+        return y
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
@@ -77,6 +80,17 @@ class Compose:
 
     def __repr__(self) -> str:
         return "+".join(repr(op) for op in self.ops) if self.ops else "none"
+
+
+def _check_output(y: object, x: Tensor, name: str) -> None:
+    """A user's op must return images like its input (only H, W may change: crops): caught here, by its name,
+    rather than as a shape error deep inside a loss. Attribute checks only: no host sync on an accelerator."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"augmentation {name!r}: expected it to return a torch.Tensor like its input "
+                        f"{tuple(x.shape)} {x.dtype}, got {type(y).__name__}")
+    if y.ndim != 4 or y.shape[:2] != x.shape[:2] or y.dtype != x.dtype or y.device != x.device:
+        raise ValueError(f"augmentation {name!r}: expected it to return (N, C, H', W') = ({x.shape[0]}, {x.shape[1]}, "
+                         f"..) {x.dtype} on {x.device} like its input, got {tuple(y.shape)} {y.dtype} on {y.device}")
 
 
 def _name_of(fn: Callable[..., Any]) -> str:

@@ -29,11 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_aug.errors import UserInputError
+
+MIN_TRANSITIONS = 2
 DEMO_KEYS = ("observations", "actions", "next_observations")
 LABEL_KINDS = {"expert": 0, "backtrack": 1, "disturbed_action": 2}
 
 
-class DemoFormatError(ValueError):
+class DemoFormatError(UserInputError):
     """A demonstration file does not follow the format in rl_aug.ccil.data's docstring."""
 
 
@@ -99,8 +102,8 @@ def validate_demos(arrays: dict[str, np.ndarray], source: str = "demonstrations"
             raise DemoFormatError(f"{source}: '{key}' contains NaN or inf; drop those transitions.")
         out[key] = value.astype(np.float32)
     n = len(out["observations"])
-    if n == 0:
-        raise DemoFormatError(f"{source}: no transitions (N == 0).")
+    if n < MIN_TRANSITIONS:  # one row: zero spread for the normalization, and a PCA plot of one point fails
+        raise DemoFormatError(f"{source}: expected at least {MIN_TRANSITIONS} transitions (rows), got {n}.")
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) != 1:
         raise DemoFormatError(f"{source}: arrays disagree on N: {lengths}; every key needs one row per transition.")

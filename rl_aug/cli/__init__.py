@@ -99,13 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     _choose_gl(args.subcommand, args.args)
     target, _ = SUBCOMMANDS[args.subcommand]
     module_name, func_name = target.split(":")
+    from rl_aug.errors import UserInputError, one_line
     from rl_aug.extras import EXTRA_OF, MissingExtra, hint
 
     try:
         module = importlib.import_module(module_name)
         return int(getattr(module, func_name)(args.args) or 0)
-    except MissingExtra as exc:
-        print(f"rl-aug {args.subcommand}: {exc}", file=sys.stderr)
+    except (MissingExtra, UserInputError) as exc:  # a user's input or setup: one line, exit 2, no traceback
+        print(f"rl-aug {args.subcommand}: {one_line(exc)}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]

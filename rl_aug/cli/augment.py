@@ -29,14 +29,23 @@ def _apply(spec: str, image: Path, out: Path, seed: int, copies: int) -> int:
     import imageio.v3 as iio
 
     from rl_aug import augment
+    from rl_aug.errors import InputFileError, UserInputError, blame_input, one_line
 
     if out.exists():
-        raise SystemExit(f"rl-aug augment: {out} exists; choose another --out (nothing is overwritten)")
-    pixels = np.asarray(iio.imread(image))
+        raise UserInputError(f"--out: expected a new file, got {str(out)!r}, which exists (nothing is overwritten)")
+    if not image.is_file():
+        what = "a folder" if image.is_dir() else "does not exist"
+        raise InputFileError(f"--image: expected an image file, got {str(image)!r}, which {'is ' * image.is_dir()}{what}")
+    try:
+        pixels = np.asarray(iio.imread(image))
+    except Exception as exc:  # noqa: BLE001 - imageio raises OSError, ValueError, ... for a file it cannot decode
+        raise UserInputError(f"--image: cannot read {str(image)!r} as an image ({type(exc).__name__}: "
+                             f"{one_line(exc)[:160]})") from None
     if pixels.ndim != 3 or pixels.shape[2] < 3:
-        raise SystemExit(f"rl-aug augment: expected an RGB image (H, W, 3), got shape {pixels.shape} from {image}")
+        raise UserInputError(f"--image: expected an RGB image (H, W, 3), got shape {pixels.shape} from {str(image)!r}")
     x = torch.from_numpy(np.ascontiguousarray(pixels[..., :3])).permute(2, 0, 1)[None].repeat(copies, 1, 1, 1)
-    y = augment.parse(spec)(x, generator=torch.Generator().manual_seed(seed))
+    with blame_input(f"spec {spec!r}"):  # a bad op name or argument, or one that does not fit this image
+        y = augment.parse(spec)(x, generator=torch.Generator().manual_seed(seed))
     row = torch.cat(list(y), dim=2).permute(1, 2, 0).numpy()  # copies side by side
     iio.imwrite(out, row)
     print(f"wrote {out} ({copies} copies of {image.name} under {augment.parse(spec)!r})")

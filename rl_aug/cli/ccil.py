@@ -27,12 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_aug.errors import UserInputError
+
 METHODS = ("bc", "noisebc", "ccil", "bc_matched")
 # Keys read by this module on top of the dataclass fields of each section.
 EXTRA_KEYS = {"labels": {"epsilon_step_quantile"}, "bc": {"normalize_on"}}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A `rl-aug ccil` option is unknown or has a value the pipeline cannot use."""
 
 
@@ -201,6 +203,10 @@ def _dataclass_from(cls, section, drop: tuple[str, ...] = ()) -> object:
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} option(s) {unknown}; known: {sorted(names)}")
+    section_name = {c: n for n, c in _section_classes().items()}.get(cls, cls.__name__)
+    for f in fields(cls):
+        if f.name in values:
+            _check_type(f"{section_name}.{f.name}", f.default, values[f.name])
     for key, value in values.items():
         if isinstance(value, list):
             values[key] = tuple(value)
@@ -208,6 +214,25 @@ def _dataclass_from(cls, section, drop: tuple[str, ...] = ()) -> object:
         return cls(**values)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{cls.__name__}: {exc}") from exc
+
+
+def _check_type(key: str, default, value) -> None:
+    """A value of a dataclass field with a bool / int / float / str default must be of that kind (an int is a fine
+    float): otherwise `bc.lr=fast` would reach the optimizer and fail there, after minutes of dynamics training."""
+    if default is None or value is None or isinstance(default, (tuple, list, dict)):
+        return
+    if isinstance(default, bool):
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, wanted = _is_int(value), "an int"
+    elif isinstance(default, float):
+        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, wanted = isinstance(value, str), "a string"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{key}: expected {wanted}, got {type(value).__name__} {value!r}")
 
 
 def _is_int(value) -> bool:

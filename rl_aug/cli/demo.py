@@ -112,9 +112,9 @@ def main(argv: list[str]) -> int:
                         help="timed calls per op in the speed table; 0 skips the table" + d)
     args = parser.parse_args(argv)
 
+    obs = render_frame_stack(args.task, args.seed, args.steps)  # first: a bad --task leaves no empty run dir
     run = _new_run_dir(args.out)
     print(f"rl-aug demo: writing {run}", flush=True)
-    obs = render_frame_stack(args.task, args.seed, args.steps)
     gallery = run / "augmentations.png"
     write_gallery(obs, gallery, args.samples, args.seed)
     print(f"rendered {args.task} frame stack {obs.shape} {obs.dtype}; gallery: {gallery}")

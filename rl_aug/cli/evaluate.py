@@ -117,6 +117,19 @@ def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
     return ""
 
 
+def _check_shifts(shifts: list[str]) -> None:
+    """Every --shifts name known before anything runs (UserInputError naming --shifts otherwise)."""
+    from rl_aug.errors import UserInputError, blame_input
+    from rl_aug.wrappers.shifts import parse_shift
+
+    if not shifts:
+        raise UserInputError("--shifts: expected comma-separated shift names (e.g. train,color_hard), got none")
+    with blame_input("--shifts"):
+        for shift in shifts:
+            if shift not in ("train", "none"):
+                parse_shift(shift)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.out or Path("runs") / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
@@ -125,6 +138,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
+    _check_shifts(shifts)
     print(f"rl-aug evaluate: results go to {out} ({len(args.runs)} run(s) x {len(shifts)} shift(s) x {args.episodes} "
           "episodes)", flush=True)
     if len({p.resolve() for p in args.runs}) != len(args.runs):

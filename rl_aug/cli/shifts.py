@@ -60,6 +60,9 @@ def main(argv: list[str]) -> int:
         print(f"rl-aug shifts: {args.out} exists; pass --force to overwrite it")
         return 1
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
+    from rl_aug.cli.evaluate import _check_shifts
+
+    _check_shifts(shifts)
     grid = render_grid(args.task, shifts, args.size, args.rows, args.steps, args.assets_dir,
                        args.render_quality)
 

@@ -24,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rl_aug.errors import InputFileError, UserInputError
 from rl_aug.wrappers.scene import SceneShift, upload_texture
 
 # DMC-GB's colour keys and the dm_control suite defaults they perturb (dm_control/suite/common/materials.xml
@@ -54,15 +55,19 @@ def load_presets(path: str | Path) -> list[dict[str, np.ndarray]]:
     """A DMC-GB colour file (JSON list of {self_rgb, skybox_rgb, grid_rgb1, grid_rgb2}), validated."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"expected a DMC-GB colour presets file, got {str(path)!r}, which does not exist")
-    presets = json.loads(path.read_text())
+        raise InputFileError(f"expected a DMC-GB colour presets file, got {str(path)!r}, which does not exist")
+    try:
+        presets = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # json's own message names no file
+        raise UserInputError(f"expected a DMC-GB colour presets file (a JSON list) at {str(path)!r}, got a file that "
+                         f"is not valid JSON: {exc}") from None
     if not isinstance(presets, list) or not presets:
-        raise ValueError(f"expected a non-empty JSON list of colour presets in {str(path)!r}")
+        raise UserInputError(f"expected a non-empty JSON list of colour presets in {str(path)!r}")
     out = []
     for i, preset in enumerate(presets):
         missing = set(DEFAULT_COLORS) - set(preset)
         if missing:
-            raise ValueError(f"colour preset {i} of {str(path)!r} lacks keys {sorted(missing)}")
+            raise UserInputError(f"colour preset {i} of {str(path)!r} lacks keys {sorted(missing)}")
         out.append({key: np.clip(np.asarray(preset[key], dtype=np.float64), 0.0, 1.0) for key in DEFAULT_COLORS})
     return out
 

@@ -11,6 +11,20 @@ from gymnasium import spaces
 from rl_aug.wrappers.scene import SceneRenderer, SceneShift, find_mujoco
 
 OBS_MODES = ("pixels", "both")
+# Far above any pixel-RL image (84, 100, 128): a larger size is a typo, and would fail in the GL driver with an
+# unreadable framebuffer error after allocating gigabytes.
+MAX_IMAGE_SIZE = 4096
+
+
+def check_image_size(size: object, name: str = "PixelObservation") -> tuple[int, int]:
+    """(height, width) from an int or a pair of ints in [1, MAX_IMAGE_SIZE]; a clear error naming `size` else."""
+    pair = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in pair):
+        raise TypeError(f"{name}: expected size an int or (height, width) of ints, got {type(size).__name__} "
+                        f"{size!r}")
+    if not all(1 <= v <= MAX_IMAGE_SIZE for v in pair):
+        raise ValueError(f"{name}: expected size in [1, {MAX_IMAGE_SIZE}], got {size!r}")
+    return int(pair[0]), int(pair[1])
 
 
 class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -29,9 +43,7 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
                  mode: str = "pixels", render_quality: str = "default"):
         if mode not in OBS_MODES:
             raise ValueError(f"expected mode one of {OBS_MODES}, got {mode!r}")
-        height, width = (size, size) if isinstance(size, int) else tuple(size)
-        if height < 1 or width < 1:
-            raise ValueError(f"expected a positive image size, got {size!r}")
+        height, width = check_image_size(size)
         gym.utils.RecordConstructorArgs.__init__(self, size=size, camera=camera, mode=mode,
                                                  render_quality=render_quality)
         gym.ObservationWrapper.__init__(self, env)

@@ -266,7 +266,11 @@ def _make_renderer(model: Any, height: int, width: int, quality: RenderQuality) 
         # The offscreen buffer must hold the frame; the model's <global offwidth> may be smaller.
         vis_global.offwidth = max(vis_global.offwidth, width)
         vis_global.offheight = max(vis_global.offheight, height)
-        return mujoco.Renderer(model, height=height, width=width)
+        try:
+            return mujoco.Renderer(model, height=height, width=width)
+        except mujoco.FatalError as exc:  # the GL driver's limit on framebuffers, met only at this size
+            raise ValueError(f"cannot render {height}x{width} images: MuJoCo could not make an offscreen framebuffer "
+                             f"that large ({exc}); use a smaller size") from None
     finally:
         (vis_quality.shadowsize, vis_quality.offsamples, vis_global.offwidth, vis_global.offheight) = saved
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from rl_aug.errors import InputFileError, UserInputError
+
 ASSETS_ENV_VAR = "RL_AUG_DMCGB_DIR"
 # DCS difficulty scales (Stone et al. 2021, distracting_control/suite.py DIFFICULTY_SCALE): 0.1, 0.2, 0.3.
 CAMERA_INTENSITY = {"camera_easy": 0.1, "camera": 0.2, "camera_medium": 0.2, "camera_hard": 0.3}
@@ -25,9 +27,10 @@ def resolve_assets_dir(assets_dir: str | Path | None = None) -> Path | None:
         return None
     path = Path(assets_dir).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(
+        what = "which is a file, not a directory" if path.exists() else "which does not exist"
+        raise InputFileError(
             f"expected {source} to name a DMC-GB asset directory (color_*.json, video_easy/, video_hard/), "
-            f"got {str(path)!r}, which does not exist: fix the path or leave it unset for procedural assets"
+            f"got {str(path)!r}, {what}: fix the path or leave it unset for procedural assets"
         )
     return path
 
@@ -37,7 +40,7 @@ def parse_shift(shift: str) -> list[str]:
     names = [part.strip() for part in shift.split("+") if part.strip()]
     unknown = [n for n in names if n not in SHIFTS]
     if not names or unknown:
-        raise ValueError(f"expected shift names from {SHIFTS} joined by '+', got {shift!r}")
+        raise UserInputError(f"expected shift names from {SHIFTS} joined by '+', got {shift!r}")
     return names
 
 
@@ -58,7 +61,7 @@ def apply_shift(env: gym.Env, shift: str | None, assets_dir: str | Path | None =
             if root is not None:
                 presets = root / f"{name}.json"
                 if not presets.is_file():
-                    raise FileNotFoundError(f"expected {str(presets)!r} in the DMC-GB asset directory {str(root)!r}")
+                    raise InputFileError(f"expected {str(presets)!r} in the DMC-GB asset directory {str(root)!r}")
             env = ColorShift(env, mode=name, presets=presets)
         elif name.startswith("video"):
             env = VideoBackground(env, mode=name, videos=None if root is None else root / name)
