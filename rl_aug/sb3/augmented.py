@@ -91,9 +91,11 @@ class AugmentedMixin:
 
         data, _, _ = load_from_zip_file(path, device="cpu", load_data=True, print_system_info=False)
         if not data or "strategy_name" not in data:
+            base = next(c for c in cls.__mro__ if c.__module__.startswith(("stable_baselines3", "sb3_contrib")))
+            plain = f"{base.__module__.split('.')[0]}.{base.__name__}"
             raise ValueError(f"expected a model saved by rl_aug.sb3.{cls.__name__}, got {str(path)!r}, which holds "
-                             "a plain stable_baselines3 model (no rl-aug strategy): load it with the SB3 class, or "
-                             f"train a {cls.__name__}")
+                             f"a plain SB3 model (no rl-aug strategy): load it with {plain}.load, or train an "
+                             f"{cls.__name__}")
         return super().load(path, *args, **kwargs)  # type: ignore[misc]
 
     def _setup_model(self) -> None:
