@@ -146,7 +146,7 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
                   elapsed: float | None) -> None:
     """NAME.csv (one row per seed and method) and NAME.md (per-seed table, paired differences); elapsed None: the
     rows were combined from several launches."""
-    from rl_aug.cli.ccil import paired_difference
+    from rl_aug.evaluation.aggregate import paired_difference
 
     with open(out / f"{name}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -180,8 +180,7 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
                   "| comparison | seeds | mean | s.e. | seeds above 0 |", "|---|---|---|---|---|"]
         for a, b in COMPARISONS:
             d = paired_difference([mean[(s, a)] for s in done], [mean[(s, b)] for s in done])
-            above = sum(x > 0 for x in d["diffs"])
-            lines.append(f"| {a} - {b} | {d['n']} | {d['mean']:+.1f} | {d['se']:.1f} | {above} of {d['n']} |")
+            lines.append(f"| {a} - {b} | {len(done)} | {d.mean:+.1f} | {d.se:.1f} | {d.above} of {len(done)} |")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 

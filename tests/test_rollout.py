@@ -81,7 +81,7 @@ def test_ccil_evaluation_reproduces_the_old_loop_on_pendulum(unbounded):
 
 
 def test_ccil_evaluation_reproduces_the_old_loop_on_hopper():
-    make = lambda: gym.make("Hopper-v5")  # noqa: E731
+    make = lambda: gym.make("Hopper-v5")
     old = _old_ccil_evaluate(_hopper_policy, make, 4, 0.01, 7)
     new = evaluate(_hopper_policy, make, 4, 0.01, 7)
     np.testing.assert_array_equal(new, old)
@@ -92,7 +92,7 @@ def test_chunked_action_noise_reproduces_the_pixel_benchmark_loop():
     """The pixel benchmark's loop on state obs (the loop is the same; rendering is not what is checked)."""
     from rl_aug.envs.ccil.evaluation import action_noise
 
-    make = lambda: gym.make("Hopper-v5")  # noqa: E731
+    make = lambda: gym.make("Hopper-v5")
     old = _old_pixel_loop(_hopper_policy, make, 5, 0.01, 3, chunk=2)
     rng, new = np.random.default_rng(3), []
     for first in range(0, 5, 2):
@@ -104,14 +104,14 @@ def test_chunked_action_noise_reproduces_the_pixel_benchmark_loop():
 
 def test_play_records_frames_calls_back_and_matches_run_episodes():
     env = gym.make("Hopper-v5")
-    pixels = lambda: np.zeros((6, 4, 4), np.uint8)  # noqa: E731
+    pixels = lambda: np.zeros((6, 4, 4), np.uint8)
     seen = []
 
     class Pixels(gym.ObservationWrapper):
         def observation(self, observation):
             return pixels()
 
-    policy = lambda obs: np.zeros(3)  # noqa: E731
+    policy = lambda obs: np.zeros(3)
     (ret, length, frames), = play(policy, [Pixels(env)], [1], batched=False, record=1,
                                   on_episode=lambda i, r: seen.append((i, r)))
     assert len(frames) == length + 1 and frames[0].shape == (4, 4, 3) and seen == [(0, ret)]
