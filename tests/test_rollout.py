@@ -119,3 +119,25 @@ def test_play_records_frames_calls_back_and_matches_run_episodes():
     assert again[0][:2] == (ret, length) and len(again[0][2]) == length + 1 and again[1][2] == []
     with pytest.raises(ValueError, match="one env per seed"):
         play(policy, [env], [1, 2])
+
+
+def test_the_trainers_evaluation_is_run_episodes_with_its_seeds(tmp_path, monkeypatch):
+    """What Trainer.evaluate computes equals `run_episodes` with the Trainer's seeds and policy (the call it can
+    switch to), returns and video frames alike (its video has every observation but the last)."""
+    from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer, derived_seed
+    from test_train import overrides, point_env
+
+    trainer = Trainer(compose(overrides(tmp_path, "sac", "none", "run.eval_episodes=3", "run.save_video=true")),
+                      env_factory=point_env)
+    videos = []
+    monkeypatch.setattr(trainer, "_write_video", lambda frames: videos.append(frames))
+    evals = trainer.num_evals
+    seeds = [derived_seed(trainer.cfg.seed, 1, evals, ep) for ep in range(int(trainer.cfg.run.eval_episodes))]
+    episodes = run_episodes(lambda obs: trainer._to_env(trainer.agent.act(obs, trainer.step, eval_mode=True)),
+                            trainer.eval_env, seeds, record=1)
+    row = trainer.evaluate()
+    returns = [ret for ret, _, _ in episodes]
+    assert row["episode_return"] == float(np.mean(returns)) and row["episode_return_std"] == float(np.std(returns))
+    assert len(videos) == 1 and len(videos[0]) == len(episodes[0][2]) - 1
+    assert all(np.array_equal(a, b) for a, b in zip(videos[0], episodes[0][2]))
