@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 Policy = Callable[[Any], np.ndarray]
-Hook = Callable[[np.ndarray], np.ndarray]
+Hook = Callable[[Any], Any]  # a batch of observations or actions in, the same shape out
 Episode = tuple[float, int, list]  # (undiscounted return, steps, frames)
 
 
@@ -54,10 +54,11 @@ def play(policy: Policy, envs: Sequence[Any], seeds: Sequence[int], *, batched: 
          on_episode: Callable[[int, float], None] | None = None) -> list[Episode]:
     """Run one episode per (env, seed) side by side; (return, length, frames) per seed, in order.
 
-    Each step stacks the live episodes' observations (in env order), passes them through `observe`, then to
-    `policy` (one call on the batch when `batched`, else one call per observation, actions stacked), then the
-    actions through `act`, and steps each live env with its row; hooks draw their randomness in that order, so
-    a hook holding a generator sees one draw per step for the live batch. Frames (`_frame` of the reset and of
+    Each step takes the live episodes' observations (in env order; stacked into one array when `batched`),
+    passes them through `observe`, then to `policy` (one call on the batch when `batched`, else one call per
+    observation, as the env returned it, so any observation type fits), then the actions through `act`, and
+    steps each live env with its row; hooks draw their randomness in that order, so a hook holding a generator
+    sees one draw per step for the live batch (unbatched, hooks get and return lists). Frames (`_frame` of the reset and of
     every step's observation) are kept for the first `record` episodes; `on_episode(index, return)` is called
     as each episode ends. The envs are not closed.
     """
@@ -70,10 +71,12 @@ def play(policy: Policy, envs: Sequence[Any], seeds: Sequence[int], *, batched: 
     alive = np.ones(len(envs), dtype=bool)
     while alive.any():
         live = np.flatnonzero(alive)
-        batch = np.stack([obs[i] for i in live])
+        batch = [obs[i] for i in live]
+        if batched:
+            batch = np.stack(batch)
         if observe is not None:
             batch = observe(batch)
-        actions = policy(batch) if batched else np.stack([np.asarray(policy(o)) for o in batch])
+        actions = policy(batch) if batched else [policy(o) for o in batch]
         if act is not None:
             actions = act(actions)
         for j, i in enumerate(live):
