@@ -120,44 +120,33 @@ def render_frames(env_id: str, size: int, quality: str, demos, labeled) -> tuple
 def evaluate_pixels(policy, env_id: str, size: int, quality: str, episodes: int, noise: float, seed: int,
                     chunk: int = 10) -> np.ndarray:
     """Returns of ``episodes`` episodes (env seeds seed, seed+1, ...) with action noise only, ``chunk`` side by
-    side (one batched policy call per step)."""
+    side (one batched policy call per step; fresh envs per chunk, one noise stream over all chunks)."""
     import gymnasium as gym
-    from rl_aug.envs.ccil.evaluation import _random_like
+    from rl_aug.envs.ccil.evaluation import action_noise
 
+    from rl_aug.evaluation.rollout import play
     from rl_aug.wrappers import FrameStack, PixelObservation
 
     rng = np.random.default_rng(seed)
-    returns = np.zeros(episodes)
+    returns = []
     for first in range(0, episodes, chunk):
         ids = list(range(first, min(episodes, first + chunk)))
         envs = [FrameStack(PixelObservation(gym.make(env_id), size=size, render_quality=quality), K)
                 for _ in ids]
         try:
-            obs = np.stack([env.reset(seed=seed + i)[0] for env, i in zip(envs, ids)])
-            alive = np.ones(len(ids), dtype=bool)
-            act_space = envs[0].action_space
-            while alive.any():
-                live = np.flatnonzero(alive)
-                actions = policy.predict(obs[live])
-                actions = actions * (1 - noise) + noise * _random_like(act_space, rng, len(live))
-                actions = np.clip(actions, act_space.low, act_space.high)
-                for j, i in enumerate(live):
-                    o, r, terminated, truncated, _ = envs[i].step(actions[j])
-                    obs[i] = o
-                    returns[ids[i]] += r
-                    if terminated or truncated:
-                        alive[i] = False
+            returns += [ret for ret, _, _ in play(policy.predict, envs, [seed + i for i in ids],
+                                                  act=action_noise(envs[0].action_space, rng, noise))]
         finally:
             for env in envs:
                 env.close()
-    return returns
+    return np.array(returns)
 
 
 def write_results(out: Path, name: str, task: str, rows: list[dict], command: str, planned: int,
                   elapsed: float | None) -> None:
     """NAME.csv (one row per seed and method) and NAME.md (per-seed table, paired differences); elapsed None: the
     rows were combined from several launches."""
-    from rl_aug.cli.ccil import paired_difference
+    from rl_aug.evaluation.aggregate import paired_difference
 
     with open(out / f"{name}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -191,8 +180,7 @@ def write_results(out: Path, name: str, task: str, rows: list[dict], command: st
                   "| comparison | seeds | mean | s.e. | seeds above 0 |", "|---|---|---|---|---|"]
         for a, b in COMPARISONS:
             d = paired_difference([mean[(s, a)] for s in done], [mean[(s, b)] for s in done])
-            above = sum(x > 0 for x in d["diffs"])
-            lines.append(f"| {a} - {b} | {d['n']} | {d['mean']:+.1f} | {d['se']:.1f} | {above} of {d['n']} |")
+            lines.append(f"| {a} - {b} | {len(done)} | {d.mean:+.1f} | {d.se:.1f} | {d.above} of {len(done)} |")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 

@@ -10,15 +10,15 @@ import pytest
 from omegaconf import OmegaConf
 from rl_aug.agents.config import compose
 
-from rl_aug.evaluation.runs_report import (
-    bootstrap,
+from rl_aug.evaluation.aggregate import (
     bootstrap_improvement,
     iqm,
     optimality_gap,
     performance_profile,
     probability_of_improvement,
-    write_runs_report,
 )
+from rl_aug.evaluation.aggregate import stratified_bootstrap as bootstrap
+from rl_aug.evaluation.runs_report import write_runs_report
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(0, 1.2, size=(7, 3))  # (runs, tasks), some above 1
@@ -85,3 +85,31 @@ def test_write_runs_report_from_run_dirs(tmp_path):
     assert (tmp_path / "report" / "performance_profile.png").stat().st_size > 0
     with pytest.raises(FileExistsError, match="holds files"):
         write_runs_report(dirs, tmp_path / "report")
+
+
+def test_paired_difference_and_standard_error():
+    """The per-seed statistics the CCIL tables quote (rl_aug.evaluation.aggregate is their one home)."""
+    from rl_aug.evaluation.aggregate import mean_and_standard_error, paired_difference
+
+    d = paired_difference([10.0, 20.0, 30.0, 40.0], [8.0, 21.0, 25.0, 40.0])
+    assert d.diffs.tolist() == [2.0, -1.0, 5.0, 0.0] and d.mean == 1.5 and d.above == 2
+    assert d.se == pytest.approx(np.std([2, -1, 5, 0], ddof=1) / 2)
+    mean, se = d.mean, d.se
+    assert (mean, se) == mean_and_standard_error([2.0, -1.0, 5.0, 0.0])
+    assert np.isnan(paired_difference([1.0], [0.0]).se)
+    with pytest.raises(ValueError, match="same non-zero length"):
+        paired_difference([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="non-empty"):
+        mean_and_standard_error([])
+
+
+def test_ragged_tasks_resample_as_before():
+    """The list form of the bootstrap: each rep draws task by task from one generator (the draw order of the
+    report's CIs), and a single task gives the same interval as the (runs, 1) array form."""
+    per_task = [np.array([0.1, 0.5, 0.9]), np.array([0.2, 0.4])]
+    rng = np.random.default_rng(3)
+    stats = [np.mean(np.concatenate([a[rng.integers(0, len(a), len(a))] for a in per_task])) for _ in range(300)]
+    ci = bootstrap(per_task, lambda s: float(np.mean(s)), reps=300, seed=3)
+    assert (ci.low, ci.high) == tuple(np.percentile(stats, [2.5, 97.5]))
+    one = np.array([3.0, 1.0, 4.0, 1.0, 5.0])
+    assert bootstrap([one], np.mean, reps=300) == bootstrap(one[:, None], np.mean, reps=300)

@@ -6,7 +6,7 @@ uniform on bounded dimensions and N(0, 1) on unbounded ones (MuJoCo observations
 action a -> a * (1 - n) + n * ``action_space.sample()`` (uniform on the action box), clipped to the box
 (MuJoCo clamps controls to their range anyway). ``unbounded="uniform"`` keeps this repository's earlier
 U(-1, 1) on unbounded dimensions. Episodes run side by side so the policy is called once per step on a
-batch; each episode has its own seed.
+batch; each episode has its own seed (the loop is rl_aug.evaluation.rollout.play).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from rl_aug.evaluation.rollout import play
 
 UNBOUNDED = ("normal", "uniform")
 
@@ -28,6 +30,17 @@ def _random_like(space, rng: np.random.Generator, count: int, unbounded: str = "
     return out.astype(np.float32)
 
 
+def noise_hook(space, rng: np.random.Generator, noise: float, unbounded: str = "normal") -> Callable:
+    """x -> x * (1 - noise) + noise * (a sample like ``space.sample()`` per row), drawn from ``rng``."""
+    return lambda x: x * (1 - noise) + noise * _random_like(space, rng, len(x), unbounded)
+
+
+def action_noise(space, rng: np.random.Generator, noise: float) -> Callable:
+    """CCIL's action noise: a -> a * (1 - noise) + noise * U(action box), clipped to the box."""
+    noisy = noise_hook(space, rng, noise)
+    return lambda actions: np.clip(noisy(actions), space.low, space.high)
+
+
 def evaluate(policy: Callable[[np.ndarray], np.ndarray], make_env: Callable, episodes: int, noise: float,
              seed: int, unbounded: str = "normal") -> np.ndarray:
     """Undiscounted return of each of ``episodes`` noisy episodes (seeds seed, seed+1, ...)."""
@@ -38,23 +51,14 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], make_env: Callable, epi
     if unbounded not in UNBOUNDED:
         raise ValueError(f"unbounded must be one of {UNBOUNDED}, got {unbounded!r}")
     envs = [make_env() for _ in range(episodes)]
-    rng = np.random.default_rng(seed)
-    obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]).astype(np.float32)
-    returns = np.zeros(episodes)
-    alive = np.ones(episodes, dtype=bool)
+    rng = np.random.default_rng(seed)  # one stream: per step, the observation noise, then the action noise
     obs_space, act_space = envs[0].observation_space, envs[0].action_space
-    while alive.any():
-        idx = np.flatnonzero(alive)
-        noisy_obs = obs[idx] * (1 - noise) + noise * _random_like(obs_space, rng, len(idx), unbounded)
-        actions = np.asarray(policy(noisy_obs), dtype=np.float32).reshape(len(idx), -1)
-        actions = actions * (1 - noise) + noise * _random_like(act_space, rng, len(idx))
-        actions = np.clip(actions, act_space.low, act_space.high)
-        for j, i in enumerate(idx):
-            o, r, terminated, truncated, _ = envs[i].step(actions[j])
-            obs[i] = o
-            returns[i] += r
-            if terminated or truncated:
-                alive[i] = False
-    for env in envs:
-        env.close()
-    return returns
+    noisy_obs, noisy_act = noise_hook(obs_space, rng, noise, unbounded), action_noise(act_space, rng, noise)
+    try:
+        played = play(policy, envs, [seed + i for i in range(episodes)],
+                         observe=lambda obs: noisy_obs(obs.astype(np.float32)),
+                         act=lambda a: noisy_act(np.asarray(a, dtype=np.float32).reshape(len(a), -1)))
+    finally:
+        for env in envs:
+            env.close()
+    return np.array([ret for ret, _, _ in played])

@@ -7,14 +7,22 @@
 `policy` maps one observation to one action; `make_env(shift)` builds the env for a shift name. Nothing
 here knows our agents or envs, so any gymnasium env and any policy fit (an SB3 model:
 `lambda obs: model.predict(obs, deterministic=True)[0]`).
-`rl-aug evaluate RUN_DIR ...` wires it to run directories written by `rl-aug train`.
+`rl-aug evaluate RUN_DIR ...` wires it to run directories written by `rl-aug train`. `play` is the one episode
+loop (every evaluation in the project runs on it); `aggregate` is the one statistics module.
 """
 
-from rl_aug.evaluation.aggregate import Interval, aggregate, iqm, stratified_bootstrap
+from rl_aug.evaluation.aggregate import (
+    Interval,
+    aggregate,
+    iqm,
+    mean_and_standard_error,
+    paired_difference,
+    stratified_bootstrap,
+)
 from rl_aug.evaluation.report import write_report
-from rl_aug.evaluation.rollout import EpisodeResult, episode_seeds, evaluate_shifts, run_episodes
+from rl_aug.evaluation.rollout import EpisodeResult, episode_seeds, evaluate_shifts, play, run_episodes
 
 __all__ = [
-    "EpisodeResult", "Interval", "aggregate", "episode_seeds", "evaluate_shifts", "iqm", "run_episodes",
-    "stratified_bootstrap", "write_report",
+    "EpisodeResult", "Interval", "aggregate", "episode_seeds", "evaluate_shifts", "iqm", "mean_and_standard_error",
+    "paired_difference", "play", "run_episodes", "stratified_bootstrap", "write_report",
 ]

@@ -1,4 +1,9 @@
-"""Roll a policy out for a number of episodes under each shift.
+"""The one episode loop, and a policy's evaluation under each shift on top of it.
+
+`play` runs episodes side by side, one env per seed, with optional hooks on the batch of live observations
+(before the policy: observation noise) and actions (after it: action noise, clipping); every evaluation in the
+project (shift evaluation, the Trainer's, CCIL's noisy one, the pixel benchmark) is this loop with different
+hooks, so episode boundaries, seeding and return accumulation mean the same thing everywhere.
 
 Every shift replays the same episode seeds, so the task's initial states are identical across shifts and
 the comparison between shifts is paired: a drop under `video_hard` is the rendering, not the luck of the draw.
@@ -6,13 +11,15 @@ the comparison between shifts is paired: a drop under `video_hard` is the render
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 Policy = Callable[[Any], np.ndarray]
+Hook = Callable[[Any], Any]  # a batch of observations or actions in, the same shape out
+Episode = tuple[float, int, list]  # (undiscounted return, steps, frames)
 
 
 @dataclass
@@ -42,25 +49,59 @@ def _frame(obs: Any) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(arr[-3:], (1, 2, 0)))
 
 
-def run_episodes(policy: Policy, env: Any, seeds: Iterable[int], *, record: int = 0,
-                 on_episode: Callable[[float], None] | None = None) -> list[tuple[float, int, list]]:
-    """(return, length, frames) per seed; frames are kept for the first `record` episodes only;
-    `on_episode(return)` is called after each episode (progress)."""
-    out = []
-    for i, seed in enumerate(seeds):
-        obs, _ = env.reset(seed=int(seed))
-        frames = [_frame(obs)] if i < record else []
-        total, length, done = 0.0, 0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            total += float(reward)
-            length += 1
-            done = bool(terminated or truncated)
+def play(policy: Policy, envs: Sequence[Any], seeds: Sequence[int], *, batched: bool = True,
+         observe: Hook | None = None, act: Hook | None = None, record: int = 0,
+         on_episode: Callable[[int, float], None] | None = None) -> list[Episode]:
+    """Run one episode per (env, seed) side by side; (return, length, frames) per seed, in order.
+
+    Each step takes the live episodes' observations (in env order; stacked into one array when `batched`),
+    passes them through `observe`, then to `policy` (one call on the batch when `batched`, else one call per
+    observation, as the env returned it, so any observation type fits), then the actions through `act`, and
+    steps each live env with its row; hooks draw their randomness in that order, so a hook holding a generator
+    sees one draw per step for the live batch (unbatched, hooks get and return lists). Frames (`_frame` of the reset and of
+    every step's observation) are kept for the first `record` episodes; `on_episode(index, return)` is called
+    as each episode ends. The envs are not closed.
+    """
+    envs, seeds = list(envs), [int(s) for s in seeds]
+    if len(envs) != len(seeds):
+        raise ValueError(f"expected one env per seed, got {len(envs)} envs for {len(seeds)} seeds")
+    obs = [env.reset(seed=s)[0] for env, s in zip(envs, seeds)]
+    frames: list[list[np.ndarray]] = [[_frame(o)] if i < record else [] for i, o in enumerate(obs)]
+    returns, lengths = [0.0] * len(envs), [0] * len(envs)
+    alive = np.ones(len(envs), dtype=bool)
+    while alive.any():
+        live = np.flatnonzero(alive)
+        batch = [obs[i] for i in live]
+        if batched:
+            batch = np.stack(batch)
+        if observe is not None:
+            batch = observe(batch)
+        actions = policy(batch) if batched else [policy(o) for o in batch]
+        if act is not None:
+            actions = act(actions)
+        for j, i in enumerate(live):
+            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[j])
+            returns[i] += float(reward)
+            lengths[i] += 1
             if i < record:
-                frames.append(_frame(obs))
-        out.append((total, length, frames))
+                frames[i].append(_frame(obs[i]))
+            if terminated or truncated:
+                alive[i] = False
+                if on_episode is not None:
+                    on_episode(int(i), returns[i])
+    return list(zip(returns, lengths, frames))
+
+
+def run_episodes(policy: Policy, env: Any, seeds: Iterable[int], *, record: int = 0,
+                 on_episode: Callable[[float], None] | None = None) -> list[Episode]:
+    """`play` one episode after another on `env`, `policy` mapping one observation to one action:
+    (return, length, frames) per seed; frames are kept for the first `record` episodes only (the reset's and
+    every step's observation); `on_episode(return)` is called after each episode (progress)."""
+    out: list[Episode] = []
+    for i, seed in enumerate(seeds):
+        out += play(policy, [env], [seed], batched=False, record=int(i < record))
         if on_episode is not None:
-            on_episode(total)
+            on_episode(out[-1][0])
     return out
 
 

@@ -6,10 +6,9 @@ probability of improvement between methods.
     from rl_aug.evaluation.runs_report import write_runs_report
     write_runs_report(["runs/sweep1/0-seed=1,strategy=drq", ...], "runs/sweep1/report")
 
-Scores are returns / 1000 (the most a DMC episode returns). The estimators follow rliable's definitions
-(`rliable.metrics`, checked against it in tests/test_runs_report.py) and are written here because rliable's
-bootstrap module needs `arch<8`, which does not import with pandas 3 on this stack. Tasks may have different
-numbers of seeds: the bootstrap resamples each task's runs within that task (stratified).
+Scores are returns / 1000 (the most a DMC episode returns). The estimators are rl_aug.evaluation.aggregate's
+(rliable's definitions); tasks may have different numbers of seeds: the bootstrap resamples each task's runs
+within that task (stratified).
 """
 
 from __future__ import annotations
@@ -24,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from rl_aug.evaluation.aggregate import Interval, iqm
+from rl_aug.evaluation.aggregate import (
+    bootstrap_improvement,
+    iqm,
+    mean,
+    optimality_gap,
+    performance_profile,
+    stratified_bootstrap,
+)
 
 SCALE = 1000.0
 
@@ -70,53 +76,7 @@ def collect(run_dirs: Sequence[str | Path]) -> list[RunResult]:
     return out
 
 
-# ------------------------------------------------------------------ estimators (rliable's definitions)
-def optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> float:
-    """How far below `gamma` the scores fall on average, scores above it counting as gamma."""
-    return float(gamma - np.mean(np.minimum(np.asarray(scores, dtype=np.float64), gamma)))
-
-
-AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {
-    "IQM": iqm, "mean": lambda s: float(np.mean(s)), "optimality gap": optimality_gap}
-
-
-def probability_of_improvement(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> float:
-    """P(X > Y) averaged over tasks: for task m, the chance a run of X beats a run of Y (ties count half), i.e.
-    the Mann-Whitney U statistic over n_x * n_y."""
-    per_task = []
-    for xm, ym in zip(x, y):
-        xm, ym = np.asarray(xm, dtype=np.float64)[:, None], np.asarray(ym, dtype=np.float64)[None, :]
-        per_task.append(float(np.mean((xm > ym) + 0.5 * (xm == ym))))
-    return float(np.mean(per_task))
-
-
-def _resample(per_task: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    return [a[rng.integers(0, len(a), len(a))] for a in per_task]
-
-
-def bootstrap(per_task: Sequence[np.ndarray], metric: Callable[[np.ndarray], float], *, reps: int = 2000,
-              seed: int = 0, confidence: float = 0.95) -> Interval:
-    """Percentile CI of `metric` over all scores, resampling each task's runs with replacement within the task."""
-    rng = np.random.default_rng(seed)
-    stats = [metric(np.concatenate(_resample(per_task, rng))) for _ in range(reps)]
-    tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(stats, [tail, 100.0 - tail])
-    return Interval(metric(np.concatenate(per_task)), float(low), float(high))
-
-
-def bootstrap_improvement(x: Sequence[np.ndarray], y: Sequence[np.ndarray], *, reps: int = 2000, seed: int = 0,
-                          confidence: float = 0.95) -> Interval:
-    rng = np.random.default_rng(seed)
-    stats = [probability_of_improvement(_resample(x, rng), _resample(y, rng)) for _ in range(reps)]
-    tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(stats, [tail, 100.0 - tail])
-    return Interval(probability_of_improvement(x, y), float(low), float(high))
-
-
-def performance_profile(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """Fraction of all (run, task) scores above each threshold tau (rliable's run-score distribution)."""
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    return np.array([float(np.mean(scores > t)) for t in taus])
+AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {"IQM": iqm, "mean": mean, "optimality gap": optimality_gap}
 
 
 # ------------------------------------------------------------------ the report
@@ -140,7 +100,7 @@ def markdown(results: list[RunResult], *, reps: int = 2000, title: str = "Runs")
             if not runs:
                 continue
             arr = np.array([r.final_return for r in runs])
-            ci = bootstrap([arr], lambda s: float(np.mean(s)), reps=reps)
+            ci = stratified_bootstrap([arr], mean, reps=reps)
             frames = sorted({r.frame for r in runs})
             lines.append(f"| {t} | {m} | {len(runs)} | {'/'.join(map(str, frames))} | {arr.mean():.1f} | "
                          f"[{ci.low:.1f}, {ci.high:.1f}] |")
@@ -151,7 +111,7 @@ def markdown(results: list[RunResult], *, reps: int = 2000, title: str = "Runs")
                   "| method | " + " | ".join(AGGREGATES) + " |", "| --- |" + " --- |" * len(AGGREGATES)]
         for m in common:
             per_task = [scores[m][t] for t in tasks]
-            cells = [str(bootstrap(per_task, fn, reps=reps)) for fn in AGGREGATES.values()]
+            cells = [str(stratified_bootstrap(per_task, fn, reps=reps)) for fn in AGGREGATES.values()]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
     if len(common) > 1:
         lines += ["", "Probability of improvement P(row > column), averaged over tasks, with 95% CI:", "",
