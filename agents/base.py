@@ -75,7 +75,7 @@ def check_hyperparameters(values: Mapping[str, Any], where: str) -> None:
 
 class PixelActorCritic:
     """Base of the pixel agents. Subclasses set `actor`, `critic`, `critic_target`, the optimizers and
-    implement `td_target`, `policy`, `actor_loss` and `_act_distribution_action`."""
+    implement `td_target`, `policy`, `actor_loss` and `_policy_action`."""
 
     encoder: nn.Module  # networks.Encoder (conv) or vit.ViTEncoder
     critic_target_encoder: nn.Module | None
@@ -118,21 +118,21 @@ class PixelActorCritic:
             obs = obs.contiguous(memory_format=torch.channels_last)
         return obs
 
-    def _run_encoder(self, encoder: nn.Module, obs: Tensor) -> Tensor:
-        """Conv features in fp32; the convs themselves run in bf16 under autocast when asked."""
+    def encode(self, obs: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """Features (N, repr_dim) in fp32 of images in [0, 255] through `encoder` (None: the online encoder),
+        with grad; the encoder itself runs in bf16 under autocast when asked."""
         with self._autocast():
-            h = encoder(self._prepare(obs))
+            h = (self.encoder if encoder is None else encoder)(self._prepare(obs))
         return h.float()
-
-    def encode(self, obs: Tensor) -> Tensor:
-        """Features (N, repr_dim) of images in [0, 255] through the online encoder, with grad."""
-        return self._run_encoder(self.encoder, obs)
 
     def q_values(self, obs: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
         return self.critic(self.encode(obs), action)
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        return double_q_loss(*self.q_values(obs, action), target)
+    def critic_loss(self, obs: Tensor, action: Tensor,
+                    target: Tensor) -> tuple[Tensor, dict[str, float], Tensor | None]:
+        """The protocol's double-Q loss, and the detached features of obs it used (the feature hand-off)."""
+        h = self.encode(obs)
+        return (*double_q_loss(*self.critic(h, action), target), h.detach())
 
     def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
         raise NotImplementedError

@@ -84,14 +84,15 @@ class SAC(PixelActorCritic):
         dist = self.policy(next_obs, step)
         next_action = dist.rsample()
         log_prob = dist.log_prob(next_action).sum(-1, keepdim=True)
-        h_target = self._run_encoder(self.critic_target_encoder, next_obs)
+        h_target = self.encode(next_obs, encoder=self.critic_target_encoder)
         tq1, tq2 = self.critic_target(h_target, next_action)
         value = torch.min(tq1, tq2) - self.alpha.detach() * log_prob
         return reward + discount * value
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
-        # Encoded again (not the critic's features): the update calls this after the critic step, so the
-        # actor reads the updated convs, as DrQ's actor forward does (drq.py: actor update after critic update).
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        # Encoded again (the critic step's `features` are not used): the update calls this after the critic step,
+        # so the actor reads the updated convs, as DrQ's actor forward does (drq.py: actor update after critic).
+        del features
         with torch.no_grad():
             h = self.encode(obs)
         dist = self.actor(h)

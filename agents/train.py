@@ -455,9 +455,9 @@ class Trainer:
                 # agent.init_updates: DMC-GB's train.py does init_steps updates (all at that step) at step init_steps
                 for _ in range(init_updates(self.cfg) if self.step == self.seed_steps else 1):
                     batch = self.replay.sample(self.agent.batch_size, self.agent.device)
-                    aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: a separate batch (DMC-GB)
-                    if aux_batch and self.step % int(getattr(self.strategy, "aux_every", 1)) == 0:
-                        batch.aux_obs = self.replay.sample(int(aux_batch), self.agent.device).obs
+                    aux = self.strategy.aux_batch_size(self.step)  # SODA: a separate batch (DMC-GB)
+                    if aux:
+                        batch.aux_obs = self.replay.sample(aux, self.agent.device).obs
                     for key, value in self.strategy.update(self.agent, batch, self.step).items():
                         update_metrics[key].append(float(value))
             if progress is not None:

@@ -66,7 +66,7 @@ def critic_gradient(agent: Any, strategy: Any, batch: Batch, step: int, precisio
     strategy.generator.manual_seed(seed)
     views = strategy.views(batch)
     target = strategy._target(agent, batch, views, step)
-    loss, _ = strategy._critic_loss(agent, batch, views, target)
+    loss = strategy._critic_loss(agent, batch, views, target)[0]
     params = critic_params(agent)
     grads = torch.autograd.grad(loss, params["all"])
     flat = [g.flatten() for g in grads]

@@ -65,7 +65,7 @@ def test_losses_equal_sb3_sac_formulas():
         expected_y = reward + (1 - done) * m.gamma * (q_next - 0.3 * logp2.reshape(-1, 1))
     torch.testing.assert_close(y, expected_y)
 
-    loss, _ = agent.critic_loss(obs, action, y)
+    loss, _, _ = agent.critic_loss(obs, action, y)
     q1, q2 = m.critic(obs.float(), action)
     sb3_loss = 0.5 * (F.mse_loss(q1, y) + F.mse_loss(q2, y))
     torch.testing.assert_close(loss, 2 * sb3_loss)  # the protocol's sum; SB3 halves it
