@@ -161,7 +161,7 @@ def test_clear_errors():
     for bad, message in [({"policy_kwargs": {**SMALL, "n_critics": 3}}, "n_critics=3"),
                          ({"use_sde": True}, "use_sde"),
                          ({"policy_kwargs": {**SMALL, "share_features_extractor": True}}, "share_features_extractor")]:
-        kwargs = {"policy_kwargs": SMALL, **bad}
+        kwargs = {"policy_kwargs": dict(SMALL), **bad}  # a copy: SB3 adds use_sde to it, polluting SMALL
         with pytest.raises(ValueError, match=message):
             AugmentedSAC("CnnPolicy", NoiseImageEnv(), strategy="drq", buffer_size=50, **kwargs)
 
