@@ -38,8 +38,8 @@ class SAC(PixelActorCritic):
                  projection_tau: str = "critic", encoder: str = "conv", vit_patch_size: int = 8, vit_depth: int = 4,
                  vit_width: int = 128, vit_heads: int = 8, vit_mlp_ratio: float = 1.0) -> None:
         check_hyperparameters(locals(), "SAC: ")
-        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
-                         discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
+        del batch_size, discount, nstep, update_every_steps  # the loop's settings, checked above (see the base)
+        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last)
         self.actor_update_every = int(actor_update_every)
         self.target_update_every = int(target_update_every)
         self.critic_tau = float(critic_tau)
