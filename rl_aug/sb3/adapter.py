@@ -9,7 +9,7 @@ pieces so a strategy decides which (augmented) observations each piece sees:
 - critic_loss: MSE(Q1, y) + MSE(Q2, y), the protocol's convention (SB3 scales this sum by 0.5, which only
   rescales the gradient that Adam normalizes; SB3 models with more than two critics use the first two);
 - actor_loss: mean(alpha * log pi - min_i Q_i(s, a~pi)) plus SB3's temperature loss when ent_coef="auto".
-What stays SB3's own (and differs from DrQ, see references.md): with SB3's default
+What stays SB3's own (and differs from DrQ): with SB3's default
 `share_features_extractor=False` the actor has its own CNN, trained by the actor loss; `encoder` here is the
 critic's features extractor (what SODA's auxiliary loss trains and what TangentProp differentiates through).
 The update order is the strategies' (critic, then actor and temperature, then targets: DrQ's order), not
