@@ -75,7 +75,12 @@ def check_hyperparameters(values: Mapping[str, Any], where: str) -> None:
 
 class PixelActorCritic:
     """Base of the pixel agents. Subclasses set `actor`, `critic`, `critic_target`, the optimizers and
-    implement `td_target`, `policy`, `actor_loss` and `_act_distribution_action`."""
+    implement `td_target`, `policy`, `actor_loss` and `_policy_action`.
+
+    The subclasses' constructors also take the training loop's settings for the agent (`batch_size`,
+    `discount`, `nstep`, `update_every_steps`): they are checked there, so `SAC(discount=1.5)` and
+    `agent.discount=1.5` fail alike and the config check finds them in the signature, but not kept: the loop
+    (agents/train.py) reads them from cfg.agent, and the backup reads its discount from the batch."""
 
     encoder: nn.Module  # networks.Encoder (conv) or vit.ViTEncoder
     critic_target_encoder: nn.Module | None
@@ -86,8 +91,7 @@ class PixelActorCritic:
     target_update_every: int
 
     def __init__(self, obs_shape: tuple[int, int, int], action_dim: int, *, device: str | torch.device = "cpu",
-                 precision: str = "auto", channels_last: bool = True, discount: float = 0.99, nstep: int = 1,
-                 batch_size: int = 128, update_every_steps: int = 1) -> None:
+                 precision: str = "auto", channels_last: bool = True) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"expected agent.precision in {PRECISIONS}, got {precision!r}")
         if len(obs_shape) != 3 or obs_shape[0] % 3 != 0:
@@ -101,10 +105,6 @@ class PixelActorCritic:
         # "auto": bf16 autocast where the hardware runs it natively, fp32 elsewhere (see native_bf16)
         self.precision = ("bf16" if native_bf16(self.device) else "fp32") if precision == "auto" else precision
         self.channels_last = bool(channels_last)
-        self.discount = float(discount)
-        self.nstep = int(nstep)
-        self.batch_size = int(batch_size)
-        self.update_every_steps = int(update_every_steps)
 
     # ------------------------------------------------------------------ protocol pieces shared by both
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -118,21 +118,21 @@ class PixelActorCritic:
             obs = obs.contiguous(memory_format=torch.channels_last)
         return obs
 
-    def _run_encoder(self, encoder: nn.Module, obs: Tensor) -> Tensor:
-        """Conv features in fp32; the convs themselves run in bf16 under autocast when asked."""
+    def encode(self, obs: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """Features (N, repr_dim) in fp32 of images in [0, 255] through `encoder` (None: the online encoder),
+        with grad; the encoder itself runs in bf16 under autocast when asked."""
         with self._autocast():
-            h = encoder(self._prepare(obs))
+            h = (self.encoder if encoder is None else encoder)(self._prepare(obs))
         return h.float()
-
-    def encode(self, obs: Tensor) -> Tensor:
-        """Features (N, repr_dim) of images in [0, 255] through the online encoder, with grad."""
-        return self._run_encoder(self.encoder, obs)
 
     def q_values(self, obs: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
         return self.critic(self.encode(obs), action)
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        return double_q_loss(*self.q_values(obs, action), target)
+    def critic_loss(self, obs: Tensor, action: Tensor,
+                    target: Tensor) -> tuple[Tensor, dict[str, float], Tensor | None]:
+        """The protocol's double-Q loss, and the detached features of obs it used (the feature hand-off)."""
+        h = self.encode(obs)
+        return (*double_q_loss(*self.critic(h, action), target), h.detach())
 
     def _optimizers(self, which: Part) -> list[torch.optim.Optimizer]:
         raise NotImplementedError

@@ -22,7 +22,7 @@ from rl_aug.agents.networks import (
 )
 from torch import Tensor, nn
 
-from rl_aug.strategies.protocol import Part, double_q_loss
+from rl_aug.strategies.protocol import Part
 
 
 class DrQV2(PixelActorCritic):
@@ -37,8 +37,8 @@ class DrQV2(PixelActorCritic):
                  precision: str = "auto", channels_last: bool = True, encoder: str = "conv", vit_patch_size: int = 8,
                  vit_depth: int = 4, vit_width: int = 128, vit_heads: int = 8, vit_mlp_ratio: float = 1.0) -> None:
         check_hyperparameters(locals(), "DrQV2: ")
-        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
-                         discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
+        del batch_size, discount, nstep, update_every_steps  # the loop's settings, checked above (see the base)
+        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last)
         linear_schedule(stddev_schedule, 0)  # fail early on a malformed schedule
         self.actor_update_every = int(actor_update_every)
         self.target_update_every = int(target_update_every)
@@ -58,7 +58,6 @@ class DrQV2(PixelActorCritic):
         for p in self.critic_target.parameters():
             p.requires_grad_(False)
         self.critic_target_encoder = None
-        self._critic_features: tuple[Tensor, Tensor] | None = None
         self._to_device()
 
         self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), lr=lr)
@@ -81,28 +80,14 @@ class DrQV2(PixelActorCritic):
         tq1, tq2 = self.critic_target(h, next_action)
         return reward + discount * torch.min(tq1, tq2)
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        h = self.encode(obs)
-        # Kept (with obs, so its memory cannot be reused by another tensor) for the actor step that follows.
-        self._critic_features = (obs, h.detach())
-        return double_q_loss(*self.critic(h, action), target)
-
-    def _actor_features(self, obs: Tensor) -> Tensor:
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         """DrQ-v2's actor reads the critic step's features, computed before the encoder update and detached
-        (drqv2.py: update_actor(obs.detach(), ...) with obs = encoder(aug(obs)) from before update_critic).
-        Used when `obs` is those rows (the same tensor, or its first rows, as the strategies pass them);
-        otherwise (e.g. a regularizer's own view) the obs is encoded afresh."""
-        cached, self._critic_features = self._critic_features, None
-        if cached is not None:
-            source, h = cached
-            if (obs.data_ptr() == source.data_ptr() and obs.shape[1:] == source.shape[1:]
-                    and len(obs) <= len(source) and obs.is_contiguous() and source.is_contiguous()):
-                return h[: len(obs)]
-        with torch.no_grad():
-            return self.encode(obs)
-
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
-        h = self._actor_features(obs)
+        (drqv2.py: update_actor(obs.detach(), ...) with obs = encoder(aug(obs)) from before update_critic): the
+        strategy hands them over as `features`; without them (a view the critic did not see) obs is encoded."""
+        if features is None:
+            with torch.no_grad():
+                features = self.encode(obs)
+        h = features
         std = self.stddev(step)
         dist = self.actor(h, std)
         action = dist.sample(clip=self.stddev_clip)

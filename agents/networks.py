@@ -11,8 +11,6 @@ after them; DrQ-v2 gives actor and critic separate trunks on one detached encode
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
@@ -225,11 +223,8 @@ def linear_schedule(spec: str | float, step: int) -> float:
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """target <- tau * source + (1 - tau) * target, parameters and float buffers alike."""
+    """target <- tau * source + (1 - tau) * target, parameters only (buffers such as BatchNorm statistics stay)."""
     with torch.no_grad():
         for t, s in zip(target.parameters(), source.parameters()):
             t.lerp_(s, tau)
 
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(math.prod(p.shape) for p in module.parameters())

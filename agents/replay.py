@@ -24,6 +24,9 @@ import torch
 
 from rl_aug.strategies.protocol import Batch
 
+# What the saved "config" array holds, in order: the layout a buffer must have to load a saved state.
+LAYOUT = ("channels", "height", "width", "action_dim", "capacity", "nstep", "frame_channels")
+
 
 class ReplayBuffer:
     """Ring buffer of frames and transitions; `capacity` bounds both (in frames and in transitions)."""
@@ -187,14 +190,23 @@ class ReplayBuffer:
             "terminated": self.terminated[:nt], "episode_end": self.episode_end[:nt], "obs_end": self.obs_end[:nt],
             "counters": np.array([self.num_frames, self.num_transitions, self._last_frame, int(self._in_episode)]),
             "last_obs": getattr(self, "_last_obs", np.zeros(self.obs_shape, np.uint8)),
-            "config": np.array([*self.obs_shape, self.action_dim, self.capacity, self.nstep, self.frame_channels]),
+            "config": np.array(self._layout()),
             "discount": np.array(self.discount),
             "rng": np.array(repr(self.rng.bit_generator.state)),
         }
 
+    def _layout(self) -> list[int]:
+        return [*self.obs_shape, self.action_dim, self.capacity, self.nstep, self.frame_channels]
+
+    @staticmethod
+    def saved_layout(state: dict[str, Any]) -> dict[str, int]:
+        """The layout (LAYOUT's fields: capacity, nstep, ...) of the buffer a `state_dict` was taken from:
+        what a resumed run builds its buffer with before loading it."""
+        return dict(zip(LAYOUT, (int(v) for v in np.asarray(state["config"]))))
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        config = [int(v) for v in np.asarray(state["config"])]
-        mine = [*self.obs_shape, self.action_dim, self.capacity, self.nstep, self.frame_channels]
+        config = list(self.saved_layout(state).values())
+        mine = self._layout()
         if config != mine:
             raise ValueError(
                 f"replay buffer layout mismatch: saved (C, H, W, A, capacity, nstep, frame channels) = {config}, "

@@ -38,8 +38,8 @@ class SAC(PixelActorCritic):
                  projection_tau: str = "critic", encoder: str = "conv", vit_patch_size: int = 8, vit_depth: int = 4,
                  vit_width: int = 128, vit_heads: int = 8, vit_mlp_ratio: float = 1.0) -> None:
         check_hyperparameters(locals(), "SAC: ")
-        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last,
-                         discount=discount, nstep=nstep, batch_size=batch_size, update_every_steps=update_every_steps)
+        del batch_size, discount, nstep, update_every_steps  # the loop's settings, checked above (see the base)
+        super().__init__(obs_shape, action_dim, device=device, precision=precision, channels_last=channels_last)
         self.actor_update_every = int(actor_update_every)
         self.target_update_every = int(target_update_every)
         self.critic_tau = float(critic_tau)
@@ -84,14 +84,15 @@ class SAC(PixelActorCritic):
         dist = self.policy(next_obs, step)
         next_action = dist.rsample()
         log_prob = dist.log_prob(next_action).sum(-1, keepdim=True)
-        h_target = self._run_encoder(self.critic_target_encoder, next_obs)
+        h_target = self.encode(next_obs, encoder=self.critic_target_encoder)
         tq1, tq2 = self.critic_target(h_target, next_action)
         value = torch.min(tq1, tq2) - self.alpha.detach() * log_prob
         return reward + discount * value
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
-        # Encoded again (not the critic's features): the update calls this after the critic step, so the
-        # actor reads the updated convs, as DrQ's actor forward does (drq.py: actor update after critic update).
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        # Encoded again (the critic step's `features` are not used): the update calls this after the critic step,
+        # so the actor reads the updated convs, as DrQ's actor forward does (drq.py: actor update after critic).
+        del features
         with torch.no_grad():
             h = self.encode(obs)
         dist = self.actor(h)

@@ -27,6 +27,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,8 @@ def make_strategy(cfg: DictConfig) -> Any:
     """rl_aug.strategies.make(name, **kwargs) for cfg.strategy, with the valid names on failure."""
     from rl_aug import strategies
 
-    if not hasattr(strategies, "make"):
-        raise ConfigError("rl_aug.strategies.make is not available in this version: no strategy can be built")
-    names = list(strategies.available()) if hasattr(strategies, "available") else []
-    if names and cfg.strategy.name not in names:
+    names = list(strategies.available())
+    if cfg.strategy.name not in names:
         raise ConfigError(f"unknown strategy {cfg.strategy.name!r}: expected one of {', '.join(names)}")
     try:
         return strategies.make(cfg.strategy.name, **strategy_kwargs(cfg))
@@ -127,6 +126,36 @@ def init_updates(cfg: DictConfig) -> int:
     return int(cfg.agent.get("init_updates") or 1)
 
 
+@dataclass
+class _Episode:
+    """What `Trainer.run` carries from one agent step to the next: the current episode and the metrics of the
+    updates since the last train row."""
+
+    tick: float  # perf_counter at the last episode end (for fps)
+    tick_frame: int
+    obs: np.ndarray | None = None  # None between episodes
+    episode_return: float = 0.0
+    episode_length: int = 0
+    last_return: float = float("nan")
+    update_metrics: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _set_process_options(cfg: DictConfig) -> None:
+    """Process-wide settings a run asks for (threads, allocator, TF32 off for fp32 on CUDA) and the global seeds."""
+    if cfg.run.num_threads > 0:
+        torch.set_num_threads(cfg.run.num_threads)
+    if cfg.run.keep_freed_memory and torch.device(str(cfg.device)).type == "cpu":
+        keep_freed_memory()  # process-wide; results unchanged, updates faster (rl_aug/host_memory.py)
+    if cfg.agent.get("precision") == "fp32" and str(cfg.device).startswith("cuda"):
+        # fp32 means fp32: CUDA runs fp32 convolutions in TF32 by default (seen on an H200, BENCHMARKS.md)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    seed = int(cfg.seed)
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
 def default_run_dir(cfg: DictConfig) -> Path:
     return Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
 
@@ -157,31 +186,45 @@ class Trainer:
 
     def _build(self, cfg: DictConfig, env_factory: EnvFactory | None, strategy: Any | None,
                overrides: list[str] | None, resuming: bool) -> None:
+        """Everything a run needs, in order: process options and seeds, envs, agent and strategy, the schedule,
+        the replay, the counters; then the saved state (resuming) or the saved config (a new run)."""
         configs.check_frames(int(cfg.frames), int(cfg.task.action_repeat))  # a config built without compose, too
-        if cfg.run.num_threads > 0:
-            torch.set_num_threads(cfg.run.num_threads)
-        if cfg.run.keep_freed_memory and torch.device(str(cfg.device)).type == "cpu":
-            keep_freed_memory()  # process-wide; results unchanged, updates faster (rl_aug/host_memory.py)
-        if cfg.agent.get("precision") == "fp32" and str(cfg.device).startswith("cuda"):
-            # fp32 means fp32: CUDA runs fp32 convolutions in TF32 by default (seen on an H200, BENCHMARKS.md)
-            torch.backends.cudnn.allow_tf32 = False
-            torch.backends.cuda.matmul.allow_tf32 = False
         seed = int(cfg.seed)
-        torch.manual_seed(seed)
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
+        _set_process_options(cfg)
+        obs_shape, action_dim = self._make_envs(cfg, env_factory or make_env)
+        self._make_agent(cfg, strategy, obs_shape, action_dim)
+        self._set_schedule(cfg)
+        saved = None
+        if resuming:  # read once: sizes the buffer, then fills it
+            path, state, replay_arrays = checkpoint.read(self.run_dir / "checkpoint")
+            checkpoint.settle(self.run_dir / "checkpoint", path)
+            saved = (state, replay_arrays)
+        self._make_replay(cfg, obs_shape, action_dim, saved)
+        self.action_rng = np.random.default_rng(derived_seed(seed, 3))
+        self._reset_counters()
+        if saved is not None:
+            self._load(*saved)
+            # A resumed run may ask for a different checkpoint interval: it applies from now on.
+            self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
+        else:
+            OmegaConf.save(configs.saved_form(cfg), self.run_dir / "config.yaml")
+        provenance.append(self.run_dir, overrides, resumed=resuming)
+        self.writer = self._open_writer(resuming) if cfg.run.tensorboard else None
 
-        env_factory = env_factory or make_env
+    def _make_envs(self, cfg: DictConfig, env_factory: EnvFactory) -> tuple[tuple[int, int, int], int]:
+        """The training and evaluation envs (seeded apart); returns the observation shape and action size."""
+        seed = int(cfg.seed)
         self.env = env_factory(cfg.task, derived_seed(seed, 0))
         self.eval_env = env_factory(cfg.task, derived_seed(seed, 1))
         space = self.env.observation_space
         if space.dtype != np.uint8 or len(space.shape) != 3:
             raise ConfigError(f"expected an env with uint8 (C, H, W) observations, got {space.dtype} {space.shape}")
-        obs_shape = tuple(int(s) for s in space.shape)
-        action_dim = int(np.prod(self.env.action_space.shape))
         self.action_low = np.asarray(self.env.action_space.low, dtype=np.float32)
         self.action_high = np.asarray(self.env.action_space.high, dtype=np.float32)
+        return tuple(int(s) for s in space.shape), int(np.prod(self.env.action_space.shape))
 
+    def _make_agent(self, cfg: DictConfig, strategy: Any | None, obs_shape: tuple[int, int, int],
+                    action_dim: int) -> None:
         agent_cls = agent_classes()[cfg.agent.name]
         self.agent = agent_cls(obs_shape, action_dim, device=cfg.device, **agent_kwargs(cfg))
         self.strategy = strategy if strategy is not None else make_strategy(cfg)
@@ -190,6 +233,9 @@ class Trainer:
         except (TypeError, ValueError, NotImplementedError) as exc:
             raise ConfigError(f"strategy {cfg.strategy.name!r} does not fit agent {cfg.agent.name!r}: {exc}") from None
 
+    def _set_schedule(self, cfg: DictConfig) -> None:
+        """Budgets and intervals in agent steps, and the loop's settings from cfg.agent (batch size, updates
+        every so many steps): the loop's, though they sit in the agent's config node with their references."""
         self.action_repeat = int(cfg.task.action_repeat)
         self.total_steps = int(cfg.frames) // self.action_repeat
         seed_frames = cfg.agent.seed_frames
@@ -199,23 +245,33 @@ class Trainer:
                 f"frames={cfg.frames} ends inside the seed phase ({self.seed_steps} agent steps = "
                 f"{self.seed_steps * self.action_repeat} frames of uniform random actions at action repeat "
                 f"{self.action_repeat}): the agent gets {max(0, self.total_steps - self.seed_steps + 1)} update(s); "
-                "raise frames or lower agent.seed_steps / agent.seed_frames", UserWarning, stacklevel=2)
+                "raise frames or lower agent.seed_steps / agent.seed_frames", UserWarning, stacklevel=3)
+        self.batch_size = int(cfg.agent.batch_size)
+        self.update_every_steps = int(cfg.agent.update_every_steps)
         self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
         self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
         self.checkpoint_every_s = float(cfg.run.checkpoint_every_minutes) * 60.0
         snapshot_frames = int(cfg.run.snapshot_every_frames)
         self.snapshot_every_steps = max(1, snapshot_frames // self.action_repeat) if snapshot_frames > 0 else 0
         self._last_checkpoint_time = time.monotonic()
+
+    def _make_replay(self, cfg: DictConfig, obs_shape: tuple[int, int, int], action_dim: int,
+                     saved: tuple[dict[str, Any], dict[str, np.ndarray]] | None) -> None:
         # Never allocate more than the run can write (np.zeros is lazy, but not every kernel overcommits).
         capacity = min(int(cfg.agent.replay_capacity), self.total_steps * (1 + obs_shape[0] // 3) + 16)
-        if resuming:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
-            saved = checkpoint.read(self.run_dir / "checkpoint")  # read once: sizes the buffer, then fills it
-            checkpoint.settle(self.run_dir / "checkpoint", saved[0])
-            capacity = int(saved[2]["config"][4])
-        self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=self.agent.nstep,
-                                   discount=self.agent.discount, seed=derived_seed(seed, 2))
-        self.action_rng = np.random.default_rng(derived_seed(seed, 3))
+        if saved is not None:  # the saved replay fixes the layout, whatever `frames` the resumed run asks for
+            capacity = ReplayBuffer.saved_layout(saved[1])["capacity"]
+        self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=int(cfg.agent.nstep),
+                                   discount=float(cfg.agent.discount), seed=derived_seed(int(cfg.seed), 2))
 
+    def _open_writer(self, resuming: bool) -> Any:
+        from torch.utils.tensorboard import SummaryWriter
+
+        # Everything logged at the checkpoint's frame was written before the checkpoint was taken: purge only
+        # the later points (logged after it, before an interruption), so TensorBoard matches the CSVs.
+        return SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame + 1 if resuming else None)
+
+    def _reset_counters(self) -> None:
         self.step = 0
         self.episode = 0
         self.num_evals = 0
@@ -227,20 +283,6 @@ class Trainer:
         # Tune trial reports its evaluations through the first).
         self.after_eval: list[Callable[[dict[str, float]], None]] = []
         self.after_checkpoint: list[Callable[[int], None]] = []
-        if resuming:
-            self._load(*saved[1:])
-            # A resumed run may ask for a different checkpoint interval: it applies from now on.
-            self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
-        else:
-            OmegaConf.save(configs.saved_form(cfg), self.run_dir / "config.yaml")
-        provenance.append(self.run_dir, overrides, resumed=resuming)
-        self.writer = None
-        if cfg.run.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            # Everything logged at the checkpoint's frame was written before the checkpoint was taken: purge only
-            # the later points (logged after it, before an interruption), so TensorBoard matches the CSVs.
-            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame + 1 if resuming else None)
 
     # ------------------------------------------------------------------ run directory
     @property
@@ -416,92 +458,119 @@ class Trainer:
         stop_step = self.total_steps
         if until_frames is not None:
             stop_step = min(stop_step, int(until_frames) // self.action_repeat)
-        progress = None
-        if self.cfg.run.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(total=self.total_steps * self.action_repeat, initial=self.frame, unit="frame",
-                            dynamic_ncols=True)
-        update_metrics: dict[str, list[float]] = defaultdict(list)
-        obs = None
-        episode_return, episode_length = 0.0, 0
-        tick, tick_frame = time.perf_counter(), self.frame
-        last_return = float("nan")
+        progress = self._progress_bar()
+        live = _Episode(tick=time.perf_counter(), tick_frame=self.frame)
         self._stop_by = None
+        self._first_evaluation(progress)
+        while self._stop_by is None:
+            if live.obs is None:
+                if self.step >= stop_step:
+                    break
+                self._start_episode(live)
+            ended = self._env_step(live)
+            self._update(live.update_metrics)
+            if progress is not None:
+                progress.update(self.action_repeat)
+            self._evaluate_and_snapshot(progress)
+            if (self.step >= self.total_steps or self._stop_by is not None) and not ended:
+                self._stop_mid_episode(live, progress)
+                break
+            if ended:
+                self._end_episode(live, stop_step, progress)
+        return self._finish(progress, live.last_return)
+
+    def _progress_bar(self) -> Any:
+        if not self.cfg.run.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.total_steps * self.action_repeat, initial=self.frame, unit="frame", dynamic_ncols=True)
+
+    def _first_evaluation(self, progress: Any) -> None:
+        """A new run evaluates its initial policy; a callback may stop the run right there."""
         if self.step == 0 and self.last_eval_step < 0:
             self.evaluate()
         if self._stop_by is not None:  # stopped by the first evaluation: nothing trained, a checkpoint to resume
             self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; resume=true "
                       "continues the run)", progress)
             self.save_checkpoint()
-        while self._stop_by is None:
-            if obs is None:
-                if self.step >= stop_step:
-                    break
-                obs, _ = self.env.reset(seed=derived_seed(self.cfg.seed, 0, self.episode))
-                self.replay.start_episode(obs)
-                episode_return, episode_length = 0.0, 0
-            if self.step < self.seed_steps:
-                action = self.action_rng.uniform(-1.0, 1.0, self.replay.action_dim).astype(np.float32)
-            else:
-                action = self.agent.act(obs, self.step)
-            next_obs, reward, terminated, truncated, _ = self.env.step(self._to_env(action))
-            self.replay.add(action, float(reward), next_obs, bool(terminated), bool(truncated))
-            episode_return += float(reward)
-            episode_length += 1
-            self.step += 1
-            obs = next_obs
-            if self.step >= self.seed_steps and self.step % self.agent.update_every_steps == 0:
-                # agent.init_updates: DMC-GB's train.py does init_steps updates (all at that step) at step init_steps
-                for _ in range(init_updates(self.cfg) if self.step == self.seed_steps else 1):
-                    batch = self.replay.sample(self.agent.batch_size, self.agent.device)
-                    aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: a separate batch (DMC-GB)
-                    if aux_batch and self.step % int(getattr(self.strategy, "aux_every", 1)) == 0:
-                        batch.aux_obs = self.replay.sample(int(aux_batch), self.agent.device).obs
-                    for key, value in self.strategy.update(self.agent, batch, self.step).items():
-                        update_metrics[key].append(float(value))
-            if progress is not None:
-                progress.update(self.action_repeat)
-            due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
-            if due and self.last_eval_step != self.step:
-                self.evaluate()
-            if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0
-                                              or self.step == self.total_steps):
-                checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
-            if self._stop_by is not None:
-                self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
-                          "resume=true continues the run)", progress)
-            if (self.step >= self.total_steps or self._stop_by is not None) and not (terminated or truncated):
-                why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"
-                self._say(f"{why} mid-episode: stopped after {episode_length} steps of episode {self.episode} (the "
-                          "partial episode is not logged in train.csv)", progress)
-                self.episode += 1  # a resumed run starts a new episode (the replay closes this one as truncated)
-                self.save_checkpoint()
-                break
-            if terminated or truncated:
-                now = time.perf_counter()
-                fps = (self.frame - tick_frame) / max(now - tick, 1e-9)
-                tick, tick_frame = now, self.frame
-                last_return = episode_return
-                self.strategy.observe_episode(episode_return)  # auto(...) augmentations choose with it
-                row = {"frame": self.frame, "step": self.step, "episode": self.episode,
-                       "episode_return": episode_return, "episode_length": episode_length, "fps": fps,
-                       "buffer_size": len(self.replay)}
-                row.update({k: float(np.mean(v)) for k, v in update_metrics.items()})
-                update_metrics.clear()
-                self.episode += 1
-                self._log("train", row)
-                if progress is not None:
-                    progress.set_postfix(fps=f"{fps:.0f}", ret=f"{last_return:.1f}")
-                obs = None
-                # Saving reads the state without changing it, so checkpoints on a clock keep resume exact.
-                overdue = time.monotonic() - self._last_checkpoint_time >= self.checkpoint_every_s
-                if self.step >= self.next_checkpoint_step or self.step >= stop_step or overdue or self._stop_by:
-                    while self.next_checkpoint_step <= self.step:
-                        self.next_checkpoint_step += self.checkpoint_every_steps
-                    self.save_checkpoint()
-                if self._stop_by is not None:
-                    break
+
+    def _start_episode(self, live: _Episode) -> None:
+        live.obs, _ = self.env.reset(seed=derived_seed(self.cfg.seed, 0, self.episode))
+        self.replay.start_episode(live.obs)
+        live.episode_return, live.episode_length = 0.0, 0
+
+    def _env_step(self, live: _Episode) -> bool:
+        """One agent step (uniform random actions in the seed phase), stored in the replay; True at an episode end."""
+        if self.step < self.seed_steps:
+            action = self.action_rng.uniform(-1.0, 1.0, self.replay.action_dim).astype(np.float32)
+        else:
+            action = self.agent.act(live.obs, self.step)
+        next_obs, reward, terminated, truncated, _ = self.env.step(self._to_env(action))
+        self.replay.add(action, float(reward), next_obs, bool(terminated), bool(truncated))
+        live.episode_return += float(reward)
+        live.episode_length += 1
+        self.step += 1
+        live.obs = next_obs
+        return bool(terminated or truncated)
+
+    def _update(self, update_metrics: dict[str, list[float]]) -> None:
+        """The strategy updates due after this agent step: every `update_every_steps` steps past the seed phase,
+        `agent.init_updates` of them at its last step (DMC-GB's train.py does init_steps updates at step
+        init_steps). The strategy's clock is the agent step (rl_aug/strategies/protocol.py)."""
+        if self.step < self.seed_steps or self.step % self.update_every_steps != 0:
+            return
+        for _ in range(init_updates(self.cfg) if self.step == self.seed_steps else 1):
+            batch = self.replay.sample(self.batch_size, self.agent.device)
+            aux = self.strategy.aux_batch_size(self.step)  # SODA: a separate batch (DMC-GB)
+            if aux:
+                batch.aux_obs = self.replay.sample(aux, self.agent.device).obs
+            for key, value in self.strategy.update(self.agent, batch, self.step).items():
+                update_metrics[key].append(float(value))
+
+    def _evaluate_and_snapshot(self, progress: Any) -> None:
+        due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
+        if due and self.last_eval_step != self.step:
+            self.evaluate()
+        if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0 or self.step == self.total_steps):
+            checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
+        if self._stop_by is not None:
+            self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
+                      "resume=true continues the run)", progress)
+
+    def _stop_mid_episode(self, live: _Episode, progress: Any) -> None:
+        why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"
+        self._say(f"{why} mid-episode: stopped after {live.episode_length} steps of episode {self.episode} (the "
+                  "partial episode is not logged in train.csv)", progress)
+        self.episode += 1  # a resumed run starts a new episode (the replay closes this one as truncated)
+        self.save_checkpoint()
+
+    def _end_episode(self, live: _Episode, stop_step: int, progress: Any) -> None:
+        """Log the episode's train row and checkpoint when one is due (by steps, by the clock, or stopping)."""
+        now = time.perf_counter()
+        fps = (self.frame - live.tick_frame) / max(now - live.tick, 1e-9)
+        live.tick, live.tick_frame = now, self.frame
+        live.last_return = live.episode_return
+        self.strategy.observe_episode(live.episode_return)  # auto(...) augmentations choose with it
+        row = {"frame": self.frame, "step": self.step, "episode": self.episode,
+               "episode_return": live.episode_return, "episode_length": live.episode_length, "fps": fps,
+               "buffer_size": len(self.replay)}
+        row.update({k: float(np.mean(v)) for k, v in live.update_metrics.items()})
+        live.update_metrics.clear()
+        self.episode += 1
+        self._log("train", row)
+        if progress is not None:
+            progress.set_postfix(fps=f"{fps:.0f}", ret=f"{live.last_return:.1f}")
+        live.obs = None
+        # Saving reads the state without changing it, so checkpoints on a clock keep resume exact.
+        overdue = time.monotonic() - self._last_checkpoint_time >= self.checkpoint_every_s
+        if self.step >= self.next_checkpoint_step or self.step >= stop_step or overdue or self._stop_by:
+            while self.next_checkpoint_step <= self.step:
+                self.next_checkpoint_step += self.checkpoint_every_steps
+            self.save_checkpoint()
+
+    def _finish(self, progress: Any, last_return: float) -> dict[str, Any]:
+        """Close the bar, flush TensorBoard, write result.json once the budget is reached; the run's counters."""
         if progress is not None:
             progress.close()
         if self.writer is not None:

@@ -44,10 +44,12 @@ def load_run(run_dir: Path) -> tuple[Any, Any, ReplayBuffer, Any, int]:
     if found is None:
         raise FileNotFoundError(f"expected a checkpoint under {run_dir / 'checkpoint'} (written by `rl-aug train`)")
     with np.load(found / checkpoint.REPLAY_FILE, allow_pickle=False) as data:
-        c, h, w, action_dim, capacity = (int(v) for v in data["config"][:5])
-    agent, cfg, step = checkpoint.load_agent(run_dir, (c, h, w), action_dim)
+        layout = ReplayBuffer.saved_layout(data)
+    obs_shape, action_dim = (layout["channels"], layout["height"], layout["width"]), layout["action_dim"]
+    agent, cfg, step = checkpoint.load_agent(run_dir, obs_shape, action_dim)
     agent.train(True)
-    replay = ReplayBuffer((c, h, w), action_dim, capacity, nstep=agent.nstep, discount=agent.discount, seed=0)
+    replay = ReplayBuffer(obs_shape, action_dim, layout["capacity"], nstep=int(cfg.agent.nstep),
+                          discount=float(cfg.agent.discount), seed=0)
     replay.load(found / checkpoint.REPLAY_FILE)
     strategy = make_strategy(cfg)
     strategy.attach(agent)
@@ -66,7 +68,7 @@ def critic_gradient(agent: Any, strategy: Any, batch: Batch, step: int, precisio
     strategy.generator.manual_seed(seed)
     views = strategy.views(batch)
     target = strategy._target(agent, batch, views, step)
-    loss, _ = strategy._critic_loss(agent, batch, views, target)
+    loss = strategy._critic_loss(agent, batch, views, target)[0]
     params = critic_params(agent)
     grads = torch.autograd.grad(loss, params["all"])
     flat = [g.flatten() for g in grads]

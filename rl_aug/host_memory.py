@@ -2,13 +2,13 @@
 
 glibc's malloc serves every allocation above its mmap threshold (at most 32 MiB on 64-bit) with a fresh `mmap`
 and gives it back with `munmap` when freed. A SAC+DrQ update at batch 128 on 9x84x84 inputs allocates and frees
-conv activations of ~55 MB dozens of times, so the kernel zero-fills about 2 GB of new pages per update: measured
-on the 2-core AVX2 VM, ~510k minor page faults and 4.1 CPU-s per fp32 update, against ~14k faults and 2.6 CPU-s
-with the two settings below (benchmarks/update.py `--malloc default|keep`, BENCHMARKS.md "Host memory").
+conv activations of tens of MB dozens of times, so the kernel zero-fills gigabytes of new pages per update, a large
+share of a CPU update's time; the two settings below remove most of those page faults (measured with
+benchmarks/update.py `--malloc default|keep`: see BENCHMARKS.md, "Host memory").
 
 torch has no caching allocator on the CPU and jemalloc / tcmalloc are not part of the dependencies, so this is
 written by hand: two `mallopt` calls through ctypes. The cost is that memory freed by the process stays mapped
-to it (peak resident memory is the high-water mark, about +0.2 GB in the measurement above); the process's
+to it (peak resident memory is the high-water mark; BENCHMARKS.md has the measured cost); the process's
 results do not change (allocation placement never enters the arithmetic).
 """
 

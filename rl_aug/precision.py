@@ -7,9 +7,8 @@ import torch
 
 def native_bf16(device: torch.device | str) -> bool:
     """True on a CUDA GPU with bf16 (Ampere or newer) and on a CPU whose oneDNN has bf16 kernels (AVX512-BF16 /
-    AMX); elsewhere bf16 is emulated and slower than fp32. Measured on an AVX2-only AMD EPYC (2 cores, one thread):
-    a DrQ update at batch 32 took 6.4 CPU-s in bf16 against 0.9 in fp32, random conv at batch 128 0.58 s against
-    0.27 s."""
+    AMX); elsewhere bf16 is emulated and several times slower than fp32 (an update and random conv measured on an
+    AVX2-only CPU: see BENCHMARKS.md, the CPU note at its top)."""
     device = torch.device(device)
     if device.type == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())

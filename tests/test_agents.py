@@ -64,7 +64,7 @@ def test_sac_losses_equal_closed_form():
         v = torch.min(agent.critic_target.q1(xt), agent.critic_target.q2(xt)) - 0.1 * logp
     torch.testing.assert_close(y, reward + discount * v, rtol=1e-4, atol=1e-4)
 
-    loss, metrics = agent.critic_loss(obs, action, y)
+    loss, metrics, _ = agent.critic_loss(obs, action, y)
     x = torch.cat([agent.critic.trunk(agent.encoder(obs)), action], -1)
     q1, q2 = agent.critic.q1(x), agent.critic.q2(x)
     expected = ((q1 - y) ** 2).mean() + ((q2 - y) ** 2).mean()
@@ -122,7 +122,7 @@ def test_encoder_is_trained_by_the_critic_only(cls):
         assert torch.equal(v, enc[k]), f"actor step moved encoder {k}"
     assert any(not torch.equal(v, actor_before[k]) for k, v in agent.actor.state_dict().items())
     y = agent.td_target(reward, next_obs, discount, step=0)
-    loss, _ = agent.critic_loss(obs, action, y)
+    loss, _, _ = agent.critic_loss(obs, action, y)
     agent.optimize(loss, "critic")
     assert any(not torch.equal(v, enc[k]) for k, v in agent.encoder.state_dict().items())
 
@@ -161,7 +161,7 @@ def test_state_dict_round_trip_and_act(cls):
     a = cls(OBS, 2, **TINY)
     obs, action, reward, discount, next_obs = batch()
     y = a.td_target(reward, next_obs, discount, 0)
-    loss, _ = a.critic_loss(obs, action, y)
+    loss, _, _ = a.critic_loss(obs, action, y)
     a.optimize(loss, "critic")
     b = cls(OBS, 2, **TINY)
     b.load_state_dict(a.state_dict())

@@ -89,8 +89,8 @@ def test_agent_pieces_match_the_cpu_result(agent_cls):
     with torch.no_grad():
         h_cpu, h_gpu = cpu.encode(batch.obs), gpu.encode(batch.obs.to(CUDA))
         torch.testing.assert_close(h_gpu.cpu(), h_cpu, rtol=1e-4, atol=1e-4)
-        loss_cpu, _ = cpu.critic_loss(batch.obs, batch.action, target)
-        loss_gpu, _ = gpu.critic_loss(batch.obs.to(CUDA), batch.action.to(CUDA), target.to(CUDA))
+        loss_cpu, _, _ = cpu.critic_loss(batch.obs, batch.action, target)
+        loss_gpu, _, _ = gpu.critic_loss(batch.obs.to(CUDA), batch.action.to(CUDA), target.to(CUDA))
         torch.testing.assert_close(loss_gpu.cpu(), loss_cpu, rtol=1e-4, atol=1e-5)
     obs = batch.obs[0].numpy()
     np.testing.assert_allclose(gpu.act(obs, step=10**6, eval_mode=True), cpu.act(obs, step=10**6, eval_mode=True),

@@ -65,7 +65,7 @@ def test_losses_equal_sb3_sac_formulas():
         expected_y = reward + (1 - done) * m.gamma * (q_next - 0.3 * logp2.reshape(-1, 1))
     torch.testing.assert_close(y, expected_y)
 
-    loss, _ = agent.critic_loss(obs, action, y)
+    loss, _, _ = agent.critic_loss(obs, action, y)
     q1, q2 = m.critic(obs.float(), action)
     sb3_loss = 0.5 * (F.mse_loss(q1, y) + F.mse_loss(q2, y))
     torch.testing.assert_close(loss, 2 * sb3_loss)  # the protocol's sum; SB3 halves it
@@ -161,7 +161,7 @@ def test_clear_errors():
     for bad, message in [({"policy_kwargs": {**SMALL, "n_critics": 3}}, "n_critics=3"),
                          ({"use_sde": True}, "use_sde"),
                          ({"policy_kwargs": {**SMALL, "share_features_extractor": True}}, "share_features_extractor")]:
-        kwargs = {"policy_kwargs": dict(SMALL), **bad}
+        kwargs = {"policy_kwargs": dict(SMALL), **bad}  # a copy: SB3 adds use_sde to it, polluting SMALL
         with pytest.raises(ValueError, match=message):
             AugmentedSAC("CnnPolicy", NoiseImageEnv(), strategy="drq", buffer_size=50, **kwargs)
 

@@ -50,7 +50,7 @@ def test_td3_losses_equal_sb3_td3_formulas():
         next_q = torch.cat(m.critic_target(next_obs, next_actions), dim=1).min(dim=1, keepdim=True)[0]
         expected_y = reward + (1 - done) * m.gamma * next_q
     torch.testing.assert_close(y, expected_y)
-    loss, metrics = agent.critic_loss(obs, action, y)
+    loss, metrics, _ = agent.critic_loss(obs, action, y)
     expected = sum(F.mse_loss(q, y) for q in m.critic(obs, action))
     torch.testing.assert_close(loss, expected)
     assert metrics["critic_loss"] == pytest.approx(float(expected.detach()))
@@ -77,7 +77,7 @@ def test_td3_updates_actor_and_targets_every_policy_delay_and_ddpg_every_step():
     q1, q2 = view.q_values(obs, action)
     assert q1 is q2  # one critic is the protocol's Q1 and Q2
     y = view.td_target(reward, next_obs, (1 - done) * d.gamma, 1)
-    loss, _ = view.critic_loss(obs, action, y)
+    loss, _, _ = view.critic_loss(obs, action, y)
     torch.testing.assert_close(loss, F.mse_loss(d.critic(obs, action)[0], y))  # SB3's DDPG loss, one critic
 
 
@@ -101,7 +101,7 @@ def test_tqc_losses_equal_sb3_contrib_tqc_formulas():
         expected_y = reward + (1 - done) * m.gamma * target
     assert y.shape == (8, kept) == (8, 2 * 5 - 2 * 2)
     torch.testing.assert_close(y, expected_y)
-    loss, _ = agent.critic_loss(obs, action, y)
+    loss, _, _ = agent.critic_loss(obs, action, y)
     expected = quantile_huber_loss(m.critic(obs, action), expected_y.unsqueeze(1), sum_over_quantiles=False)
     torch.testing.assert_close(loss, expected)
     torch.manual_seed(6)

@@ -65,8 +65,8 @@ class FakeAgent:
     def named(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "q1": self.q1, "q2": self.q2, "actor": self.actor}
 
-    def encode(self, obs):
-        return self.encoder(obs.float() / 255.0)
+    def encode(self, obs, encoder=None):
+        return (self.encoder if encoder is None else encoder)(obs.float() / 255.0)
 
     def _q(self, h, action, target=False):
         x = torch.cat([h, action], dim=-1)
@@ -93,7 +93,7 @@ class FakeAgent:
         self.seen["critic_loss"].append(obs.clone())
         q1, q2 = self._q(self.encode(obs), action)
         loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
-        return loss, {"critic_loss": loss.item()}
+        return loss, {"critic_loss": loss.item()}, None
 
     def policy(self, obs, step):
         self.policy_grad_enabled.append(torch.is_grad_enabled())
@@ -101,7 +101,7 @@ class FakeAgent:
             h = self.encode(obs)
         return self._dist(h)
 
-    def actor_loss(self, obs, step):
+    def actor_loss(self, obs, step, features=None):
         self.seen["actor_loss"].append(obs.clone())
         with torch.no_grad():
             h = self.encode(obs)
@@ -490,17 +490,29 @@ def test_soda_uses_aux_obs_when_given():
     assert torch.equal(strategy.aux_images(batch), batch.aux_obs[: 2 * N])
 
 
-def test_soda_refuses_an_encode_that_bypasses_self_encoder():
+def test_soda_refuses_an_encode_that_cannot_run_other_weights():
+    """SODA's EMA target runs through `agent.encode(obs, encoder=target)`: an encode without that argument
+    (it could only run the online encoder) is refused by name when SODA attaches, before any update."""
     class Bypass(FakeAgent):
         def encode(self, obs):
             return self.__dict__["_frozen"](obs.float() / 255.0)
 
     agent = Bypass()
     agent._frozen = agent.encoder
+    strategy = soda_strategy(feature_dim=FEAT)
+    with pytest.raises(TypeError, match="run self.encoder"):
+        strategy.attach(agent)
+
+
+def test_soda_target_features_come_from_the_ema_encoder_through_encode():
+    agent = FakeAgent()
     strategy = soda_strategy()
     strategy.attach(agent)
-    with pytest.raises(TypeError, match="run self.encoder"):
-        strategy.update(agent, make_batch(11), step=0)
+    calls: list[object] = []
+    encode = agent.encode
+    agent.encode = lambda obs, encoder=None: (calls.append(encoder), encode(obs, encoder))[1]
+    strategy.update(agent, make_batch(11), step=0)
+    assert calls[-2:] == [None, strategy.target_encoder]  # online view, then the EMA target's
 
 
 # ---------------------------------------------------------------------------------------------- schedule

@@ -144,9 +144,10 @@ def test_every_strategy_name_has_a_config():
     assert {stem: name for stem, name in files.items() if stem != name} == {"svea_overlay": "svea", "svea_auto": "svea"}
 
 
-@pytest.mark.parametrize("name", ["rad", "drq", "none"])
+@pytest.mark.parametrize("name", ["rad", "drq", "none", "svea", "soda"])
 def test_drqv2_actor_reads_the_critic_steps_pre_update_features(name):
-    """DrQ-v2 (drqv2.py): the actor update uses encoder(aug(obs)) from before the critic step, detached."""
+    """DrQ-v2 (drqv2.py): the actor update uses encoder(aug(obs)) from before the critic step, detached, under
+    every strategy (SVEA's critic batch is cat([weak, strong]): the actor reads the weak half's features)."""
     torch.manual_seed(0)
     agent = DrQV2(OBS, A, **SMALL, precision="fp32", channels_last=False)
     strategy = make(name, seed=3)

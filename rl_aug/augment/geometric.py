@@ -2,8 +2,8 @@
 
 Shift and crop are integer translations, so they are written as one `index_select` of image rows out of an
 overlapping strided view of the (column-padded) input: every output row is a contiguous run of W pixels
-starting at a computed flat offset. That is exact for any dtype, has no Python loop over the batch, and on
-the 2-core CPU is ~15x faster than DrQ-v2's float `grid_sample` (see benchmarks/augment.py); written by hand
+starting at a computed flat offset. That is exact for any dtype, has no Python loop over the batch, and on a
+CPU is much faster than DrQ-v2's float `grid_sample` (see BENCHMARKS.md, "Augmentations"); written by hand
 because no library op does a per-sample integer crop as one gather.
 """
 

@@ -42,10 +42,10 @@ def conv_with_kernels(x: Tensor, kernels: Tensor, precision: str = "auto") -> Te
     touches only its own frames. Inputs are scaled to [0, 1] and replicate padded by 1 (DMC-GB random_conv).
 
     precision: "fp32"; "bf16" (CPU fast path); "auto" = bf16 on a CPU with native bf16 (rl_aug.precision),
-    fp32 elsewhere (on an AVX2-only CPU the bf16 path was 2x slower than fp32). On such a CPU a
-    grouped conv with 3 channels per group misses oneDNN's vectorized kernels and is slower than a per-sample
-    loop; padding each group to 4 channels (a zero channel, zero weights) in bf16 hits them and was ~5x faster
-    than the fp32 grouped conv on the 2-core CPU (benchmarks/augment.py). uint8 pixels are exact in bf16 and
+    fp32 elsewhere (on an AVX2-only CPU the bf16 path was slower than fp32). On such a CPU a grouped conv
+    with 3 channels per group misses oneDNN's vectorized kernels and is slower than a per-sample loop; padding
+    each group to 4 channels (a zero channel, zero weights) in bf16 hits them and was several times faster
+    than the fp32 grouped conv (see BENCHMARKS.md, "Augmentations"). uint8 pixels are exact in bf16 and
     the kernels (/255) are rounded to bf16 *before* use, so the op is a random conv with bf16-representable
     weights; the conv's bf16 output moves the result by less than 0.23/255 (tests check 0.25), and float
     inputs with fractional values are rounded to bf16 (at most 0.5/255).

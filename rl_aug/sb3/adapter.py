@@ -9,7 +9,7 @@ pieces so a strategy decides which (augmented) observations each piece sees:
 - critic_loss: MSE(Q1, y) + MSE(Q2, y), the protocol's convention (SB3 scales this sum by 0.5, which only
   rescales the gradient that Adam normalizes; SB3 models with more than two critics use the first two);
 - actor_loss: mean(alpha * log pi - min_i Q_i(s, a~pi)) plus SB3's temperature loss when ent_coef="auto".
-What stays SB3's own (and differs from DrQ, see references.md): with SB3's default
+What stays SB3's own (and differs from DrQ): with SB3's default
 `share_features_extractor=False` the actor has its own CNN, trained by the actor loss; `encoder` here is the
 critic's features extractor (what SODA's auxiliary loss trains and what TangentProp differentiates through).
 The update order is the strategies' (critic, then actor and temperature, then targets: DrQ's order), not
@@ -18,6 +18,8 @@ updated when the model's running update count is a multiple of `target_update_in
 gradient steps of each `train` call from 0; the two agree for the default interval 1). The logged
 `critic_loss` is the protocol's (twice SB3's) on the first view group; `critic_total_loss` is what is optimized.
 Rejected with a clear error: n_critics != 2, use_sde=True, share_features_extractor=True.
+The protocol's feature hand-off is not used: critic_loss returns no features and actor_loss ignores `features`
+(SB3's actor has its own networks and reads the critic after its update, as SB3 does).
 
 TD3 and DDPG (stable_baselines3/td3/td3.py; DDPG is TD3 with one critic, policy_delay 1 and no target smoothing
 clip in SB3): td_target = r + discount * min_i Q'_i(s', clip(mu'(s') + clip(N(0, target_policy_noise),
@@ -72,18 +74,19 @@ class _SB3View:
         self.obs_shape = tuple(int(d) for d in model.observation_space.shape)
         self.actor_update_every = int(actor_update_every)
         self.target_update_every = int(target_update_every)
-        self.encoder: nn.Module = model.critic.features_extractor  # SODA swaps this for its EMA copy
+        self.encoder: nn.Module = model.critic.features_extractor  # what SODA's aux loss trains
         self.critic_target_encoder: nn.Module | None = model.critic_target.features_extractor
 
     def _float(self, obs: Tensor) -> Tensor:
         return obs if obs.is_floating_point() else obs.float()
 
-    def encode(self, obs: Tensor) -> Tensor:
-        """Features of images in [0, 255] through `self.encoder`, after SB3's own preprocessing (x / 255)."""
+    def encode(self, obs: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """Features of images in [0, 255] through `encoder` (None: `self.encoder`), after SB3's own
+        preprocessing (x / 255)."""
         from stable_baselines3.common.preprocessing import preprocess_obs
 
         x = preprocess_obs(self._float(obs), self.model.observation_space, self.model.policy.normalize_images)
-        return self.encoder(x)
+        return (self.encoder if encoder is None else encoder)(x)
 
     def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
         raise NotImplementedError
@@ -140,15 +143,15 @@ class SB3ActorCritic(_SB3View):
         q_next = torch.cat(m.critic_target(self._float(next_obs), next_action), dim=1).min(dim=1, keepdim=True)[0]
         return reward + discount * (q_next - self.alpha.detach() * log_prob.reshape(-1, 1))
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        return double_q_loss(*self.q_values(obs, action), target)
+    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float], None]:
+        return (*double_q_loss(*self.q_values(obs, action), target), None)
 
     def policy(self, obs: Tensor, step: int) -> Distribution:
         """SB3's squashed diagonal Gaussian as a torch distribution (for ActorKL)."""
         mean, log_std, _ = self.model.actor.get_action_dist_params(self._float(obs))
         return TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform(cache_size=1)])
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         m = self.model
         action, log_prob = m.actor.action_log_prob(self._float(obs))
         log_prob = log_prob.reshape(-1, 1)
@@ -197,15 +200,15 @@ class SB3TD3ActorCritic(_SB3View):
         q_next = torch.cat(m.critic_target(next_obs, next_action), dim=1).min(dim=1, keepdim=True)[0]
         return reward + discount * q_next
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float], None]:
         qs = self.model.critic(self._float(obs), action)
         if len(qs) == 2:
-            return double_q_loss(qs[0], qs[1], target)
+            return (*double_q_loss(qs[0], qs[1], target), None)
         loss = sum(F.mse_loss(q, target) for q in qs)
         return loss, {"critic_loss": float(loss.detach()), "q1": float(qs[0].detach().mean()),
-                      "target_q": float(target.detach().mean())}
+                      "target_q": float(target.detach().mean())}, None
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         obs = self._float(obs)
         loss = -self.model.critic.q1_forward(obs, self.model.actor(obs)).mean()  # q1_forward: detached features
         return loss, {"actor_loss": float(loss.detach())}
@@ -242,20 +245,20 @@ class SB3TQCActorCritic(_SB3View):
         quantiles = torch.sort(quantiles, dim=1)[0][:, :kept]
         return reward + discount * (quantiles - self.alpha.detach() * log_prob.reshape(-1, 1))
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float], None]:
         from sb3_contrib.common.utils import quantile_huber_loss
 
         current = self.model.critic(self._float(obs), action)  # (N, n_critics, n_quantiles)
         loss = quantile_huber_loss(current, target.unsqueeze(1), sum_over_quantiles=False)
         return loss, {"critic_loss": float(loss.detach()), "q": float(current.detach().mean()),
-                      "target_q": float(target.detach().mean())}
+                      "target_q": float(target.detach().mean())}, None
 
     def policy(self, obs: Tensor, step: int) -> Distribution:
         """sb3-contrib's squashed diagonal Gaussian (the same actor as SAC's) as a torch distribution."""
         mean, log_std, _ = self.model.actor.get_action_dist_params(self._float(obs))
         return TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform(cache_size=1)])
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         m = self.model
         obs = self._float(obs)
         action, log_prob = m.actor.action_log_prob(obs)

@@ -126,11 +126,10 @@ class AugmentedMixin:
                 self.strategy.observe_episode(float(info["episode"]["r"]))
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """`gradient_steps` strategy updates on replay batches; metrics go to SB3's logger under train/."""
+        """`gradient_steps` strategy updates on replay batches; metrics go to SB3's logger under train/.
+        The strategy's `step` is SB3's running update count (see rl_aug/strategies/protocol.py)."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.agent.optimizers_for("critic") + self.agent.optimizers_for("actor"))
-        aux_batch = getattr(self.strategy, "aux_batch", None)  # SODA: separate image batch (DMC-GB)
-        aux_every = int(getattr(self.strategy, "aux_every", 1))
         metrics: dict[str, list[float]] = defaultdict(list)
         for _ in range(gradient_steps):
             self._n_updates += 1
@@ -138,8 +137,9 @@ class AugmentedMixin:
             gamma = data.discounts if data.discounts is not None else self.gamma
             batch = Batch(obs=data.observations, action=data.actions, reward=data.rewards,
                           discount=(1.0 - data.dones) * gamma, next_obs=data.next_observations)
-            if aux_batch and self._n_updates % aux_every == 0:
-                batch.aux_obs = self.replay_buffer.sample(int(aux_batch), env=self._vec_normalize_env).observations
+            aux = self.strategy.aux_batch_size(self._n_updates)  # SODA: a separate image batch (DMC-GB)
+            if aux:
+                batch.aux_obs = self.replay_buffer.sample(aux, env=self._vec_normalize_env).observations
             for key, value in self.strategy.update(self.agent, batch, self._n_updates).items():
                 metrics[key].append(float(value))
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

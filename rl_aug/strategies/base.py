@@ -53,6 +53,9 @@ class Views:
     k: int
     critic: list[ViewGroup]
     actor_obs: Tensor  # (N, C, H, W)
+    # The critic view group whose first N rows ARE actor_obs (the critic step's features of those rows go to
+    # actor_loss: the protocol's feature hand-off); None when the actor sees a view the critic did not.
+    actor_view: int | None
     extra: dict[str, Tensor] = field(default_factory=dict)
 
 
@@ -140,6 +143,12 @@ class Strategy:
         """Subclass hook run after the RL update (SODA's auxiliary loss)."""
         return {}
 
+    def aux_batch_size(self, step: int) -> int:
+        """How many extra images the loop should sample into `batch.aux_obs` for the update at `step`
+        (0: none; SODA asks for its separate auxiliary batch on the updates that run its loss)."""
+        del step
+        return 0
+
     def config(self) -> dict[str, Any]:
         return {}
 
@@ -197,12 +206,15 @@ class Strategy:
         views = self.views(batch)
 
         target = self._target(agent, batch, views, step)
-        critic_loss, critic_metrics = self._critic_loss(agent, batch, views, target)
+        critic_loss, critic_metrics, group_features = self._critic_loss(agent, batch, views, target)
         metrics.update(critic_metrics)
         agent.optimize(critic_loss, "critic")
 
         if step % agent.actor_update_every == 0:
-            actor_loss, actor_metrics = agent.actor_loss(views.actor_obs, step)
+            features = None if views.actor_view is None else group_features[views.actor_view]
+            if features is not None:  # the hand-off: the pre-update features of the actor's rows
+                features = features[: len(views.actor_obs)]
+            actor_loss, actor_metrics = agent.actor_loss(views.actor_obs, step, features=features)
             metrics.update(actor_metrics)
             for reg in self.regularizers:
                 penalty = reg.actor_penalty(agent, self, batch, views.actor_obs, step, self.generator)
@@ -226,11 +238,15 @@ class Strategy:
             y = agent.td_target(repeat_rows(batch.reward, k), views.next_obs, repeat_rows(batch.discount, k), step)
             return y.view(k, n, *y.shape[1:]).mean(0) if k > 1 else y
 
-    def _critic_loss(self, agent: Any, batch: Batch, views: Views, target: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def _critic_loss(self, agent: Any, batch: Batch, views: Views,
+                     target: Tensor) -> tuple[Tensor, dict[str, float], list[Tensor | None]]:
+        """The weighted critic loss over the view groups, its metrics, and each group's detached features
+        (from `critic_loss`; None where the agent returned none or `q_values` computed the loss)."""
         input_grad = any(reg.needs_input_grad for reg in self.regularizers)
         total: Tensor | float = 0.0
         metrics: dict[str, float] = {}
         penalties: dict[str, Tensor] = {}
+        features: list[Tensor | None] = []
         for i, group in enumerate(views.critic):
             action = repeat_rows(batch.action, group.n_views)
             y = repeat_rows(target, group.n_views)
@@ -242,8 +258,10 @@ class Strategy:
                     penalty = reg.critic_penalty(x, q1, q2, group.n_views, self.generator)
                     if penalty is not None:
                         penalties[reg.name] = penalties.get(reg.name, 0.0) + penalty
+                features.append(None)
             else:
-                loss, group_metrics = agent.critic_loss(group.obs, action, y)
+                loss, group_metrics, group_features = agent.critic_loss(group.obs, action, y)
+                features.append(group_features)
             if i == 0:
                 metrics.update(group_metrics)
             total = total + group.weight * group.n_views * loss
@@ -252,7 +270,7 @@ class Strategy:
                 metrics[reg.name] = float(penalties[reg.name].detach())
                 total = total + reg.weight * penalties[reg.name]
         metrics["critic_total_loss"] = float(total.detach())
-        return total, metrics
+        return total, metrics, features
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

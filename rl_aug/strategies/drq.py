@@ -28,7 +28,8 @@ class NoAug(Strategy):
     name = "none"
 
     def views(self, batch: Batch) -> Views:
-        return Views(next_obs=batch.next_obs, k=1, critic=[ViewGroup(batch.obs, 1.0, 1)], actor_obs=batch.obs)
+        return Views(next_obs=batch.next_obs, k=1, critic=[ViewGroup(batch.obs, 1.0, 1)], actor_obs=batch.obs,
+                     actor_view=0)
 
 
 class DrQ(Strategy):
@@ -56,7 +57,8 @@ class DrQ(Strategy):
         n = len(batch)
         next_obs = self._aug(self.aug, repeat_rows(batch.next_obs, self.K))
         obs = self._aug(self.aug, repeat_rows(batch.obs, self.M))
-        return Views(next_obs=next_obs, k=self.K, critic=[ViewGroup(obs, 1.0 / self.M, self.M)], actor_obs=obs[:n])
+        return Views(next_obs=next_obs, k=self.K, critic=[ViewGroup(obs, 1.0 / self.M, self.M)],
+                     actor_obs=obs[:n], actor_view=0)
 
     def config(self) -> dict[str, Any]:
         return {"aug": repr(self.aug) if self.aug else "none", "K": self.K, "M": self.M}

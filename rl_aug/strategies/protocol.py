@@ -1,8 +1,40 @@
-"""The contract between augmentation strategies and agents (see design.md, "The agent protocol").
+"""The contract between augmentation strategies, agents and training loops.
 
-An off-policy actor-critic exposes its losses as separate, pure pieces; a strategy decides which
-(augmented) observations each piece sees. The same strategy object therefore wraps our SAC, our DrQ-v2
-and, through an adapter, stable-baselines3's SAC.
+An off-policy actor-critic exposes its losses as separate, pure pieces (`ActorCritic` below); a strategy
+decides which (augmented) observations each piece sees. The same strategy object therefore wraps our SAC,
+our DrQ-v2 and, through adapters (rl_aug.sb3.adapter), stable-baselines3's SAC, TD3, DDPG and TQC.
+
+What a strategy needs from an agent (`ActorCritic`; `Strategy.attach` checks the members it uses by name)
+- `device`, `actor_update_every`, `target_update_every`: where tensors go and the update schedule.
+- `td_target`, `critic_loss`, `actor_loss`, `optimize`, `update_targets`: the update's pieces.
+- Feature hand-off: `critic_loss` returns, with the loss, the detached encoder features of the obs it was
+  given (None when the agent has no use for them). The strategy's `Views.actor_view` names the critic view
+  group whose first N rows are the actor's view; the strategy passes those rows' features to
+  `actor_loss(obs, step, features=...)` (None when the actor's view was not in the critic batch, or when
+  a regularizer computed the critic from `q_values`). DrQ-v2 reads them, so its actor sees the features
+  computed before the critic's encoder step, as drqv2.py does; SAC re-encodes after the critic step, as
+  drq.py does; the SB3 adapters have their own actor networks and ignore them.
+- Encoding with other weights: `encode(obs, encoder=module)` runs `module` (a copy of `agent.encoder`, e.g.
+  SODA's EMA target) through the agent's own input scaling and precision in place of the online encoder.
+- Optional members, needed only by some strategies or regularizers: `encoder` and `encode` (SODA),
+  `q_values` (TangentProp), `policy` (ActorKL), `obs_shape` (SODA sizes its heads with it).
+
+What the training loops do with a strategy (agents/train.py `Trainer`, rl_aug/sb3/augmented.py `train`)
+- `attach(agent)` once, before any checkpoint is loaded into agent or strategy;
+- per update: sample a Batch; if `strategy.aux_batch_size(step)` is > 0, sample that many more images into
+  `batch.aux_obs` (SODA's separate auxiliary batch, as DMC-GB); then `strategy.update(agent, batch, step)`;
+- `observe_episode(return)` at each training episode's end (the `auto(...)` augmentations choose with it);
+- `state_dict()` / `load_state_dict()` with the agent's in checkpoints.
+
+The `step` of `update` and `aux_batch_size` is the clock that `actor_update_every`, `target_update_every`,
+SODA's `aux_every` and DrQ-v2's exploration-std schedule run on. The two loops each keep their reference's
+clock, so the meanings differ on purpose (making them one would change pinned results of both):
+- agents/train.py passes the agent step (env steps / action_repeat) at which the update runs, as DrQ, DMC-GB
+  and DrQ-v2 pass their `step` to `agent.update`: the std schedule is in agent steps, the first update
+  happens at step `seed_steps`, all `init_updates` updates of that step share it, and with
+  `update_every_steps` > 1 the schedules count agent steps, not updates;
+- rl_aug/sb3/augmented.py passes SB3's running gradient-step count (`_n_updates`, 1 for the first update),
+  the clock of SB3's own `target_update_interval` and `policy_delay`.
 
 Conventions
 - Observations reaching the agent are image tensors (N, C, H, W), uint8 or float in [0, 255]; the agent
@@ -52,8 +84,8 @@ class ActorCritic(Protocol):
     actor_update_every: int  # actor (and temperature) updated every this many updates
     target_update_every: int  # target networks updated every this many updates
 
-    def encode(self, obs: Tensor) -> Tensor:
-        """Features (N, F) of images in [0, 255] through the online encoder, with grad."""
+    def encode(self, obs: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """Features (N, F) of images in [0, 255] through `encoder` (None: the online `self.encoder`), with grad."""
         ...
 
     def td_target(self, reward: Tensor, next_obs: Tensor, discount: Tensor, step: int) -> Tensor:
@@ -64,16 +96,19 @@ class ActorCritic(Protocol):
         """(Q1, Q2), each (N, 1), with grad through the encoder and the critic heads."""
         ...
 
-    def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """MSE(Q1, y) + MSE(Q2, y) on the given observations, plus metrics (q mean, loss)."""
+    def critic_loss(self, obs: Tensor, action: Tensor,
+                    target: Tensor) -> tuple[Tensor, dict[str, float], Tensor | None]:
+        """MSE(Q1, y) + MSE(Q2, y) on the given observations, its metrics (q mean, loss), and the detached
+        features of `obs` the loss was computed from (None: the agent's actor_loss has no use for them)."""
         ...
 
     def policy(self, obs: Tensor, step: int) -> torch.distributions.Distribution:
         """Action distribution on detached encoder features (what actor_loss optimizes)."""
         ...
 
-    def actor_loss(self, obs: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
-        """Policy loss on detached features; SAC adds its temperature loss (grads reach log_alpha only)."""
+    def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        """Policy loss on detached features; SAC adds its temperature loss (grads reach log_alpha only).
+        `features`: the critic step's features of `obs` when the strategy has them (see the feature hand-off)."""
         ...
 
     def optimize(self, loss: Tensor, which: Part) -> None:

@@ -24,6 +24,7 @@ Differences from DMC-GB, on purpose:
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,7 +83,6 @@ class SODA(Strategy):
         self.target_encoder: nn.Module | None = None
         self.target_projection: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
-        self._target_path_checked = False
 
     @property
     def actor_augmentation(self) -> Augmentation | None:
@@ -91,7 +91,7 @@ class SODA(Strategy):
     def views(self, batch: Batch) -> Views:
         next_obs = self._aug(self.weak, batch.next_obs)
         obs = self._aug(self.weak, batch.obs)
-        return Views(next_obs=next_obs, k=1, critic=[ViewGroup(obs, 1.0, 1)], actor_obs=obs)
+        return Views(next_obs=next_obs, k=1, critic=[ViewGroup(obs, 1.0, 1)], actor_obs=obs, actor_view=0)
 
     # ------------------------------------------------------------------ heads
     def _infer_feature_dim(self, agent: Any) -> int:
@@ -110,6 +110,12 @@ class SODA(Strategy):
     def _attach(self, agent: Any) -> None:
         if not isinstance(agent.encoder, nn.Module):
             raise TypeError(f"SODA expects agent.encoder to be an nn.Module, got {type(agent.encoder).__name__}")
+        if "encoder" not in inspect.signature(agent.encode).parameters:
+            raise TypeError(
+                f"SODA needs {type(agent).__name__}.encode(obs, encoder=None) so its EMA target encoder can run "
+                "through the agent's own input scaling: encode must run `encoder` where it would run self.encoder "
+                "(the protocol's encode-with-weights call, rl_aug/strategies/protocol.py)"
+            )
         device = torch.device(agent.device)
         features = self._infer_feature_dim(agent)
         d = self.projection_dim
@@ -125,29 +131,6 @@ class SODA(Strategy):
             lr=self.aux_lr, betas=(self.aux_beta1, 0.999),
         )
 
-    def _encode_target(self, agent: Any, obs: Tensor) -> Tensor:
-        """agent.encode through the EMA encoder, so the agent's own input scaling and precision apply."""
-        online = agent.encoder
-        fired: list[bool] = []
-        hook = None
-        if not self._target_path_checked:
-            hook = self.target_encoder.register_forward_hook(lambda *_: fired.append(True))
-        agent.encoder = self.target_encoder
-        try:
-            features = agent.encode(obs)
-        finally:
-            agent.encoder = online
-            if hook is not None:
-                hook.remove()
-        if not self._target_path_checked:
-            if not fired:
-                raise TypeError(
-                    f"SODA needs {type(agent).__name__}.encode(obs) to run self.encoder (it ran something else), "
-                    "so the EMA target encoder can be swapped in: call self.encoder inside encode()"
-                )
-            self._target_path_checked = True
-        return features
-
     def aux_images(self, batch: Batch) -> Tensor:
         """batch.aux_obs if given, else the obs and next_obs images of the batch; at most aux_batch rows."""
         x = batch.aux_obs if batch.aux_obs is not None else torch.cat([batch.obs, batch.next_obs])
@@ -160,8 +143,12 @@ class SODA(Strategy):
         online_in = self._aug(self.strong, weak[:n])
         online = self.predictor(self.projection(agent.encode(online_in)))
         with torch.no_grad():
-            target = self.target_projection(self._encode_target(agent, weak[n:]))
+            target = self.target_projection(agent.encode(weak[n:], encoder=self.target_encoder))
         return soda_loss(online, target)
+
+    def aux_batch_size(self, step: int) -> int:
+        """The separate image batch DMC-GB samples for the aux loss, on the updates that run it."""
+        return self.aux_batch if step % self.aux_every == 0 else 0
 
     def after_update(self, agent: Any, batch: Batch, step: int) -> dict[str, float]:
         if step % self.aux_every != 0:

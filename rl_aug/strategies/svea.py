@@ -50,7 +50,7 @@ class SVEA(Strategy):
             critic = [ViewGroup(torch.cat([obs, strong]), self.alpha, 2)]
         else:
             critic = [ViewGroup(obs, self.alpha, 1), ViewGroup(strong, self.beta, 1)]
-        return Views(next_obs=next_obs, k=1, critic=critic, actor_obs=obs)
+        return Views(next_obs=next_obs, k=1, critic=critic, actor_obs=obs, actor_view=0)
 
     def config(self) -> dict[str, Any]:
         return {"weak": repr(self.weak) if self.weak else "none", "strong": repr(self.strong),
