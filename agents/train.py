@@ -398,7 +398,8 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, float]:
         """`run.eval_episodes` deterministic episodes on the eval env; mp4 of the first when asked."""
-        returns, frames = [], []
+        from rl_aug.evaluation.rollout import run_episodes
+
         record = bool(self.cfg.run.save_video)
         bar = None
         if self.cfg.run.progress:  # evaluations take minutes on a CPU: a bar of their own, gone when done
@@ -406,20 +407,17 @@ class Trainer:
 
             bar = tqdm(total=int(self.cfg.run.eval_episodes), desc=f"eval at frame {self.frame}", unit="episode",
                        leave=False, dynamic_ncols=True)
-        for ep in range(int(self.cfg.run.eval_episodes)):
-            obs, _ = self.eval_env.reset(seed=derived_seed(self.cfg.seed, 1, self.num_evals, ep))
-            total, done = 0.0, False
-            while not done:
-                if record and ep == 0:
-                    frames.append(np.transpose(obs[-3:], (1, 2, 0)))
-                action = self.agent.act(obs, self.step, eval_mode=True)
-                obs, reward, terminated, truncated, _ = self.eval_env.step(self._to_env(action))
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
+
+        def progress(total: float) -> None:
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(ret=f"{total:.1f}")
+
+        seeds = [derived_seed(self.cfg.seed, 1, self.num_evals, ep) for ep in range(int(self.cfg.run.eval_episodes))]
+        episodes = run_episodes(lambda obs: self._to_env(self.agent.act(obs, self.step, eval_mode=True)),
+                                self.eval_env, seeds, record=int(record), on_episode=progress)
+        returns = [ret for ret, _, _ in episodes]
+        frames = episodes[0][2][:-1] if record else []  # the video shows what the agent acted on: not the last obs
         if bar is not None:
             bar.close()
         if record and frames:
