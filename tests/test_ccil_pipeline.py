@@ -6,22 +6,16 @@ import csv
 
 import numpy as np
 import pytest
+from rl_aug.agents.ccil_config import ConfigError, load_config, load_resume_config, validate_config
+from rl_aug.agents.ccil_pipeline import load_task_demos, run
+from rl_aug.agents.ccil_report import paired_difference
 from rl_aug.envs.ccil.demos import collect
 from rl_aug.envs.ccil.evaluation import evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
 from rl_aug.ccil.data import DemoFormatError, load_demos, save_demos, validate_demos
-from rl_aug.cli.ccil import (
-    ConfigError,
-    load_config,
-    load_resume_config,
-    load_task_demos,
-    main,
-    paired_difference,
-    run,
-    validate_config,
-)
+from rl_aug.cli.ccil import main
 
 TINY = ["seeds=[0,1]", "episodes=3", "dynamics.hidden=[32,32]", "dynamics.epochs=3", "bc.hidden=[32,32]",
         "bc.steps=30", "bc.batch_size=64", "labels.generators=[backtrack,disturbed_action]",
