@@ -5,7 +5,9 @@ and Python share one path:
 
     cfg = compose(["agent=sac", "strategy=svea", "task=walker-walk", "seed=1", "frames=500000"])
 
-Every problem is reported once, here, as a ConfigError naming the valid options.
+Every problem is reported once, here, as a ConfigError naming the valid options. ConfigError is defined in
+agents/overrides.py (the override parser, below this module: it imports nothing from here) and is the one config
+error of the package: `rl-aug ccil`'s config (agents/ccil_config.py) raises it too.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rl_aug.errors import UserInputError
 from rl_aug.extras import require
 
 require("omegaconf", "training configs")
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
+from rl_aug.agents.overrides import ConfigError, parse
 
 GROUPS = ("agent", "strategy", "task", "run")
 # The shipped configs (package data of rl_aug.configs, found with importlib.resources so the wheel works
@@ -49,10 +51,6 @@ def config_dirs(config_dir: ConfigDirs = None) -> list[Path]:
 def find_config(relative: str, dirs: list[Path]) -> Path | None:
     """The first `dir / relative` that exists, or None."""
     return next((d / relative for d in dirs if (d / relative).is_file()), None)
-
-
-class ConfigError(UserInputError):
-    """A bad training config: unknown key, wrong type, missing file or an incompatible combination."""
 
 
 @dataclass
@@ -140,11 +138,11 @@ def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
 def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
     """Group picks (`agent=drqv2`) and the other overrides, parsed with Hydra's grammar (agents/overrides.py);
     a sweep here is an error: sweeps run with -m (multirun)."""
-    from rl_aug.agents.overrides import parse
-
     picks: dict[str, str] = {}
     rest: list[Any] = []
     for item in parse(overrides):
+        if item.key in GROUPS and item.kind != "set":
+            raise ConfigError(f"{item.text!r}: a group is picked with {item.key}=<name>, not added or deleted")
         if item.sweep:
             raise ConfigError(f"{item.text!r} is a sweep ({len(item.sweep)} values): sweeps run one training per "
                               "combination with -m, e.g. rl-aug train -m seed=1,2,3 "

@@ -1,4 +1,5 @@
-"""The command-line override grammar of `rl-aug train`: Hydra's, parsed by hydra-core's own OverridesParser.
+"""The command-line override grammar of `rl-aug train` and `rl-aug ccil`: Hydra's, parsed by hydra-core's own
+OverridesParser; and ConfigError, the one error for a bad config of either.
 
     seed=3  agent.lr=3e-4  agent.log_std_bounds=[-5,2]     change a value (lists and dicts in Hydra syntax)
     agent=drqv2                                            pick a group file (agent, strategy, task, run)
@@ -10,7 +11,8 @@
 Augmentation specs and schedules look like Hydra function calls (`strategy.strong=overlay(alpha=0.5)`,
 `agent.stddev_schedule=linear(1.0,0.1,100000)`); where Hydra's grammar rejects such a value, the whole text
 after `=` is taken as one string, so they work unquoted. In a sweep, quote them: `strategy.strong=conv,'overlay(alpha=0.5)'`.
-Only the parsing and the sweep expansion are Hydra's; composition, presets and checks stay in agents/config.py.
+Only the parsing and the sweep expansion are Hydra's; composition, presets and checks stay in agents/config.py
+(training) and agents/ccil_config.py (CCIL), which both import from here: this module imports neither.
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from rl_aug.errors import UserInputError
 from rl_aug.extras import require
 
 require("hydra", "Hydra's override grammar (`+key`, `~key`, sweeps)")
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
-from rl_aug.agents.config import GROUPS, ConfigError
+
+
+class ConfigError(UserInputError):
+    """A bad config: unknown key, wrong type, missing file or an incompatible combination (training or CCIL)."""
+
 
 _PARSER = OverridesParser.create()
 _RANGE = re.compile(r"^(\d+)-(\d+)$")  # seed=1-5: inclusive, as DrQ-style launch scripts write seed ranges
@@ -85,9 +92,6 @@ def parse(items: list[str]) -> list[Item]:
             out.append(Item(kind, o.key_or_group, item, None, tuple(str(v) for v in range(first, last + 1))))
             continue
         out.append(Item(kind, o.key_or_group, item, value))
-    for it in out:
-        if it.kind != "set" and it.key in GROUPS:
-            raise ConfigError(f"{it.text!r}: a group is picked with {it.key}=<name>, not added or deleted")
     return out
 
 

@@ -31,9 +31,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rl_aug.agents.ccil_config import load_config, load_resume_config
+from rl_aug.agents.ccil_pipeline import run
 from rl_aug.envs.ccil.tasks import TASKS
-
-from rl_aug.cli.ccil import load_config, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def paired(args, seeds_given: bool = True) -> int:
     import shutil
-
-    from rl_aug.cli.ccil import load_resume_config
 
     if len(args.tasks) != 1:
         raise SystemExit(f"--paired compares methods on one task, got tasks {args.tasks}")

@@ -71,7 +71,7 @@ def subset_demos(demos, episodes: int | None):
 
 def make_labels(cfg, task, demos, seed: int) -> tuple[dict, dict, dict]:
     """Dynamics + labels exactly as the state pipeline makes them (rl_aug.cli.ccil.fit_and_label)."""
-    from rl_aug.cli.ccil import fit_and_label
+    from rl_aug.agents.ccil_pipeline import fit_and_label
 
     start = time.time()
     labeled, info = fit_and_label(cfg, task, demos, seed, log)
@@ -239,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["RL_AUG_CCIL_DATA"] = str(default_data)
 
     import torch
+    from rl_aug.agents.ccil_config import load_config, validate_config
+    from rl_aug.agents.ccil_pipeline import load_task_demos
     from rl_aug.agents.pixel_bc import PixelBCConfig, train_pixel_bc
-
-    from rl_aug.cli.ccil import load_config, load_task_demos, validate_config
 
     torch.set_num_threads(1)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))

@@ -6,22 +6,22 @@ import csv
 
 import numpy as np
 import pytest
+from rl_aug.agents.ccil_config import (
+    ConfigError,
+    from_command_line,
+    load_config,
+    load_resume_config,
+    validate_config,
+)
+from rl_aug.agents.ccil_pipeline import load_task_demos, run
+from rl_aug.agents.ccil_report import paired_difference
 from rl_aug.envs.ccil.demos import collect
 from rl_aug.envs.ccil.evaluation import evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
 from rl_aug.ccil.data import DemoFormatError, load_demos, save_demos, validate_demos
-from rl_aug.cli.ccil import (
-    ConfigError,
-    load_config,
-    load_resume_config,
-    load_task_demos,
-    main,
-    paired_difference,
-    run,
-    validate_config,
-)
+from rl_aug.cli.ccil import main
 
 TINY = ["seeds=[0,1]", "episodes=3", "dynamics.hidden=[32,32]", "dynamics.epochs=3", "bc.hidden=[32,32]",
         "bc.steps=30", "bc.batch_size=64", "labels.generators=[backtrack,disturbed_action]",
@@ -127,6 +127,21 @@ def test_bad_options_get_clear_errors(argv, error, phrase):
     with pytest.raises(error) as info:
         validate_config(load_config(argv))
     assert phrase in str(info.value)
+
+
+def test_one_config_system_with_training():
+    """CCIL's options go through the training config's override parser and raise its one ConfigError."""
+    from rl_aug.agents import config, overrides
+
+    from rl_aug.errors import UserInputError
+
+    assert ConfigError is config.ConfigError is overrides.ConfigError and issubclass(ConfigError, UserInputError)
+    with pytest.raises(ConfigError, match=r"'seeds=0,1' is a sweep \(2 values\).*seeds=\[0,1,2\]"):
+        load_config(["seeds=0,1"])
+    with pytest.raises(ConfigError, match=r"'\+bc.lr=1': rl-aug ccil takes key=value overrides"):
+        load_config(["+bc.lr=1"])
+    with pytest.raises(ConfigError, match="expected one resume=RUN_DIR"):
+        from_command_line(["resume=a", "resume=b"])
 
 
 def test_bad_options_exit_2_with_the_message(capsys):

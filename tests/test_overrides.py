@@ -47,6 +47,19 @@ def test_bad_overrides(overrides, phrase):
         compose([*BASE, *overrides])
 
 
+def test_the_override_parser_sits_below_the_config():
+    """agents/overrides.py imports nothing of agents/config.py (which imports it): no import cycle."""
+    import ast
+    from pathlib import Path
+
+    from rl_aug.agents import overrides
+
+    tree = ast.parse(Path(overrides.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.startswith("rl_aug.agents.config") for m in imported), imported
+
+
 def test_sweeps_expand_like_hydras_basic_sweeper():
     assert expand(["seed=1,2", "strategy=drq,svea", "frames=10"]) == [
         ["seed=1", "strategy=drq", "frames=10"], ["seed=1", "strategy=svea", "frames=10"],
