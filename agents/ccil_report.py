@@ -34,16 +34,12 @@ def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float | list[float]]:
-    """Per-seed differences a_i - b_i of per-seed means, their mean and standard error (std with ddof 1 / sqrt n).
+    """rl_aug.evaluation.aggregate.paired_difference (per-seed a_i - b_i, mean, standard error with ddof 1, nan
+    with one seed) as the dict the CCIL tables and results files use."""
+    from rl_aug.evaluation.aggregate import paired_difference as paired
 
-    With one seed the standard error is undefined (nan).
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
-        raise ValueError(f"paired_difference needs two 1-D arrays of the same non-zero length, got {a.shape} and {b.shape}")
-    d = a - b
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    return {"diffs": d.tolist(), "mean": float(d.mean()), "se": se, "n": len(d)}
+    d = paired(a, b)
+    return {"diffs": d.diffs.tolist(), "mean": d.mean, "se": d.se, "n": len(d.diffs)}
 
 
 def comparison_pairs(methods: list[str]) -> list[tuple[str, str]]:
