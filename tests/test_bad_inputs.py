@@ -472,6 +472,7 @@ CLI_INPUT_CASES = [  # (argv, or a function of tmp_path making the files it need
     (["shifts", "--shifts", "colour_hard", "--size", "16"], r"--shifts: expected shift names from .* got 'colour_hard'"),
     (["shifts", "--assets-dir", "afile", "--shifts", "color_hard", "--size", "16", "--rows", "1", "--out", "x.png"],
      r"expected assets_dir .* got 'afile', which is a file, not a directory"),
+    (["shifts", "--out", "afile", "--size", "16"], "--out: afile exists; pass --force to overwrite it"),
     (["demo", "--task", "cartpol", "--speed-repeats", "0"], "expected a dm_control suite task .* got 'cartpol'"),
     ([*TRAIN, "task.shift=colour_hard"], "task.shift: expected shift names from .* got 'colour_hard'"),
     ([*TRAIN, "seed=-1"], "seed: expected an int >= 0, got -1"),

@@ -252,7 +252,7 @@ def test_shifts_cli_writes_a_grid_of_one_state_and_never_overwrites(tmp_path, mo
     image = iio.imread(out)
     assert image.ndim == 3 and image.shape[0] > 24
     before = out.read_bytes()
-    assert main(args) == 1 and out.read_bytes() == before
+    assert main(args) == 2 and out.read_bytes() == before  # a bad input: exit 2, like every subcommand
 
 
 def test_camera_shift_never_goes_below_the_ground():

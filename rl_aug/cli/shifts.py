@@ -7,6 +7,7 @@ so the physical state is identical across a row and only the rendering differs. 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,9 @@ def render_grid(task: str, shifts: list[str], size: int, rows: int, steps: int,
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.out.exists() and not args.force:
-        print(f"rl-aug shifts: {args.out} exists; pass --force to overwrite it")
-        return 1
+        print(f"rl-aug shifts: --out: {args.out} exists; pass --force to overwrite it, or choose another --out",
+              file=sys.stderr)
+        return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
     from rl_aug.cli.evaluate import _check_shifts
 
