@@ -37,7 +37,7 @@ class RenderQuality:
 
 
 # "fast": a 256 shadow map and no multisampling; "minimal": that, and no shadows, reflections or skybox at all.
-# Speed and pixel difference to "default" are measured by benchmarks/envs.py and recorded in BENCHMARKS.md,
+# Speed and pixel difference to "default" are measured by benchmarks/env_speed.py and recorded in BENCHMARKS.md,
 # "Environments".
 RENDER_QUALITY: dict[str, RenderQuality] = {
     "default": RenderQuality(shadowsize=None, offsamples=None),
