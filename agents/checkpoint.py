@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
+from rl_aug.agents.config import agent_classes, agent_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
 from rl_aug.errors import UserInputError
@@ -191,9 +193,6 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
 
     Only the agent's weights are read (not the replay, not the optimizers), so evaluating a run never touches its
     gigabytes of frames."""
-    from omegaconf import OmegaConf
-    from rl_aug.agents.config import agent_classes, agent_kwargs
-
     run_dir = Path(run_dir)
     config = run_dir / "config.yaml"
     found = find(run_dir / "checkpoint", files=(STATE_FILE,)) if frame is None else None

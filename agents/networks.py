@@ -12,6 +12,7 @@ after them; DrQ-v2 gives actor and critic separate trunks on one detached encode
 from __future__ import annotations
 
 import torch
+from rl_aug.agents.vit import ViTEncoder
 from torch import Tensor, nn
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
 
@@ -115,8 +116,6 @@ def image_encoder(kind: str, obs_shape: tuple[int, int, int], *, offset: float, 
     if kind == "conv":
         return Encoder(obs_shape, offset=offset, input_crop=input_crop, **(conv or {}))
     if kind == "vit":
-        from rl_aug.agents.vit import ViTEncoder
-
         return ViTEncoder(obs_shape, offset=offset, input_crop=input_crop, **(vit or {}))
     raise ValueError(f"expected agent.encoder one of {', '.join(ENCODERS)}, got {kind!r}")
 

@@ -29,6 +29,8 @@ from rl_aug.agents.bc import batch_indices, check_budget, positive_int
 from rl_aug.agents.networks import Encoder, Trunk, orthogonal_init
 from torch import nn
 
+from rl_aug.augment import parse
+
 
 @dataclass
 class PixelBCConfig:
@@ -55,8 +57,6 @@ class PixelBCConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise ValueError(f"pixel_bc.seed must be an integer, got {self.seed!r}")  # noqa: TRY004 (one error type for every bad value)
         if self.augmentation is not None:
-            from rl_aug.augment import parse
-
             if not isinstance(self.augmentation, str):
                 raise ValueError(f"pixel_bc.augmentation must be a spec string like 'shift(pad=4)' or None, "
                                  f"got {self.augmentation!r}")
@@ -145,8 +145,6 @@ def train_pixel_bc(frames: np.ndarray, actions: np.ndarray, config: PixelBCConfi
     if actions.ndim != 2 or len(actions) != len(frames) or len(actions) == 0:
         raise ValueError(f"train_pixel_bc expects actions (N, act_dim) with the same N > 0 as the frames, got "
                          f"{actions.shape} for frames {frames.shape}")
-    from rl_aug.augment import parse
-
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     augment = parse(config.augmentation) if config.augmentation is not None else None

@@ -52,6 +52,7 @@ class Policy:
 def load_policy(run_dir: str | Path, frame: int | None = None, device: str = "cpu") -> Policy:
     """The policy of a run directory written by `rl-aug train`: its last checkpoint, or its snapshot at `frame`.
     Raises FileNotFoundError naming what is missing (config.yaml, checkpoint or snapshot)."""
+    # lazy: `import rl_aug.agents` (which re-exports this module) needs torch alone; these need [train] / [envs]
     from rl_aug.agents.checkpoint import load_agent
     from rl_aug.agents.config import load_saved
     from rl_aug.envs import make_task

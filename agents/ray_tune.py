@@ -10,12 +10,14 @@ and resumes the others. Nothing here schedules processes: Ray does.
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,16 @@ from rl_aug.extras import require
 
 require("ray", "rl-aug sweep (trials on Ray Tune)")
 from ray import tune
+from rl_aug.agents import checkpoint
+from rl_aug.agents.config import compose
 from rl_aug.agents.sweep import Job
+from rl_aug.agents.train import Trainer
 
-# Fault injection for the tests of restarts: "<run name>@<frame>" kills (SIGKILL) that trial's worker once, right
-# after its checkpoint at or past <frame>, as a crashed machine would.
-KILL_ENV = "RL_AUG_SWEEP_KILL"
+from rl_aug.gl import choose_backend
+
+# A hook called with each trial's Trainer and its job (name, sweep_dir, ...) before it runs, in the trial's worker:
+# to add callbacks (trainer.after_eval, trainer.after_checkpoint), e.g. the tests' injected worker crash.
+TrialSetup = Callable[[Trainer, dict[str, Any]], None]
 # Environment variables that reach every worker (on a cluster too): the GL backend, thread counts, rl-aug's own.
 GL_CHOSEN_ENV = "RL_AUG_GL_CHOSEN"  # set by the CLI when it chose MUJOCO_GL itself (rl_aug/cli/__init__.py)
 FORWARDED = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "MUJOCO_EGL_DEVICE_ID", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -61,8 +68,6 @@ def start_overrides(overrides: list[str], run_dir: Path, marker: Path) -> list[s
     """How a trial starts its run: new (and `marker` records that this sweep started it), resumed from the run's
     checkpoint, or, when this sweep started it and it died before its first checkpoint, started again
     (overwrite=true). A folder with files, no checkpoint and no marker is not the sweep's: refused, never deleted."""
-    from rl_aug.agents import checkpoint
-
     started = run_dir.is_dir() and any(run_dir.iterdir())
     if not started:
         marker.parent.mkdir(parents=True, exist_ok=True)
@@ -77,18 +82,13 @@ def start_overrides(overrides: list[str], run_dir: Path, marker: Path) -> list[s
     return [*overrides, "overwrite=true"]
 
 
-def trial(config: dict[str, Any]) -> None:
+def trial(config: dict[str, Any], setup: TrialSetup | None = None) -> None:
     """One Tune trial: train (or resume) the run of `config["job"]` and report each evaluation.
 
     config["job"]: overrides (with run_dir), config_dirs, sweep_dir, name. The reported metrics are the eval row
     (frame, step, episode_return, episode_return_std, episodes) plus frames (the budget), fps (frames per second
     of wall time since the previous report, evaluations included) and restarts (how many earlier starts this run
-    had)."""
-    from rl_aug.agents.config import compose
-    from rl_aug.agents.train import Trainer
-
-    from rl_aug.gl import choose_backend
-
+    had). `setup`, when given, sees the Trainer before it runs."""
     config = config["job"]
     sweep_dir = Path(config["sweep_dir"])
     name = str(config["name"])
@@ -112,17 +112,8 @@ def trial(config: dict[str, Any]) -> None:
         tune.report({**row, "frames": budget, "fps": fps, "restarts": restarts})
 
     trainer.after_eval.append(report)
-    kill = os.environ.get(KILL_ENV, "")
-    if kill.rpartition("@")[0] == name:
-        marker = sweep_dir / f".killed-{name.replace('/', '_')}"
-        at = int(kill.rpartition("@")[2])
-
-        def crash(frame: int) -> None:
-            if frame >= at and not marker.exists():
-                marker.touch()
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        trainer.after_checkpoint.append(crash)
+    if setup is not None:
+        setup(trainer, config)
     print(f"[sweep] {name}: {'resuming at frame ' + str(trainer.frame) if trainer.frame else 'new run'} in {run_dir}",
           flush=True)
     try:
@@ -134,8 +125,6 @@ def trial(config: dict[str, Any]) -> None:
 
 
 def _starts(run_dir: Path) -> list[Any]:
-    import json
-
     path = run_dir / "run_info.json"
     return json.loads(path.read_text()) if path.is_file() else []
 
@@ -143,10 +132,9 @@ def _starts(run_dir: Path) -> list[Any]:
 def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
     """A Ray task of `rl-aug sweep --evaluate-shifts`: rl-aug evaluate's episodes of one run under the shifts
     (DMC-GB assets from $RL_AUG_DMCGB_DIR, which reaches the workers)."""
-    from rl_aug.cli.evaluate import evaluate_run as evaluate
-    from rl_aug.gl import choose_backend
+    choose_backend()  # before the env layer is imported (rl_aug.agents.evaluate imports it): lazy on purpose
+    from rl_aug.agents.evaluate import evaluate_run as evaluate
 
-    choose_backend()
     return evaluate(Path(run_dir), shifts, episodes=episodes)
 
 
@@ -220,17 +208,16 @@ def _fmt(value: float | None, digits: int) -> str:
 
 def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = None, cpus_per_trial: float = 1.0,
         gpus_per_trial: float = 0.0, max_failures: int = 3, max_concurrent: int | None = None,
-        view: SweepView | None = None) -> dict[str, str | None]:
+        view: SweepView | None = None, setup: TrialSetup | None = None) -> dict[str, str | None]:
     """Run `jobs` as Tune trials on the Ray cluster this process is connected to (ray.init first). Returns each
-    job's error (None when it finished)."""
-    from datetime import datetime, timezone
-
+    job's error (None when it finished). `setup` (TrialSetup) is shipped to every trial's worker."""
     def name_of(t: Any) -> str:
         return str(t.config["job"]["name"]).replace("/", "_")
 
     configs = [{"name": j.name, "overrides": list(j.overrides), "config_dirs": config_dirs,
                 "sweep_dir": str(sweep_dir.resolve())} for j in jobs]
-    trainable = tune.with_resources(trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
+    trainable = tune.with_resources(tune.with_parameters(trial, setup=setup) if setup is not None else trial,
+                                    {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     tuner = tune.Tuner(
         trainable,

@@ -15,6 +15,7 @@ step bootstrap after the steps available.
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,4 @@ class ReplayBuffer:
 
 
 def _literal(text: str) -> Any:
-    import ast
-
     return ast.literal_eval(text)

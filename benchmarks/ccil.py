@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +28,6 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from rl_aug.agents.ccil_config import load_config, load_resume_config
 from rl_aug.agents.ccil_pipeline import run

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 TASKS = {"hopper_d4rl": ("Hopper-v4", "Hopper-v5"), "walker2d_d4rl": ("Walker2d-v4", "Walker2d-v5")}
 

@@ -37,14 +37,12 @@ import argparse
 import csv
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 TASKS = ("hopper_d4rl", "walker2d_d4rl")
 K = 3

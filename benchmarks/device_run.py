@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the repository's packages, not benchmarks/envs.py beside this script
 FRAMES = 100_000
 SEED_STEPS = 1_000  # DrQ: agent steps of random actions before learning
 EVAL_EVERY, EVAL_EPISODES = 10_000, 10
@@ -78,10 +77,8 @@ def facts(args: argparse.Namespace) -> None:
         except Exception as exc:  # noqa: BLE001 - a fact, not a failure
             info[name] = f"missing ({exc.__class__.__name__})"
     # one env step = action repeat physics steps + one render: the cost the learning sizing needs
-    try:
-        from rl_aug import envs  # the installed layout (rl_aug.envs)
-    except ImportError:
-        import envs  # the repository layout before the package move
+    from rl_aug import envs
+
     size = 32 if args.dry_run else 84
     env = envs.make("cartpole-swingup", seed=0, size=size)
     try:

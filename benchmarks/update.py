@@ -39,7 +39,6 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from rl_aug.agents.drqv2 import DrQV2
 from rl_aug.agents.networks import soft_update

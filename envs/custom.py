@@ -19,6 +19,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from rl_aug.envs.dmc import make
+
+from rl_aug.wrappers import ActionRepeat, FrameStack, PixelObservation, SeedFirstReset, apply_shift
+from rl_aug.wrappers.scene import find_mujoco
 
 
 def load_factory(factory: str) -> Any:
@@ -59,7 +63,7 @@ def _is_image(space: spaces.Space) -> bool:
 
 def _image_observation(env: gym.Env, size: int) -> gym.Env:
     """An env that already observes uint8 RGB images: resized to size x size, channels first."""
-    from rl_aug.media import resize_hwc
+    from rl_aug.media import resize_hwc  # lazy: media imports torch, which the env layer does not need
 
     channels_last = env.observation_space.shape[-1] == 3
 
@@ -75,11 +79,6 @@ def make_custom(id: str | None = None, factory: str | None = None, *, seed: int 
                 render_quality: str = "fast", assets_dir: str | Path | None = None) -> gym.Env:
     """A gymnasium env (by `id` or `factory`) as uint8 (3*frame_stack, size, size) frame stacks with action
     repeat, seeded like `envs.make`; `shift` as in `envs.make` (MuJoCo-based envs only)."""
-    from rl_aug.envs import SeedFirstReset
-
-    from rl_aug.wrappers import ActionRepeat, FrameStack, PixelObservation, apply_shift
-    from rl_aug.wrappers.scene import find_mujoco
-
     env = base_env(id, factory)
     try:
         space = env.action_space
@@ -117,8 +116,6 @@ def make_task(task: Any, seed: int | None = None, shift: str | None = "train",
               assets_dir: str | Path | None = None) -> gym.Env:
     """The env of a run's task config (`cfg.task`: dm_control by `name`, or yours by `id` / `factory`), as training
     made it; `shift`: "train" for the task's own `shift`, else a shift name to evaluate under."""
-    from rl_aug.envs import make
-
     chosen = task.shift if shift == "train" else shift
     common = {"seed": seed, "frame_stack": int(task.frame_stack), "size": int(task.size),
               "action_repeat": int(task.action_repeat), "shift": chosen, "render_quality": task.render_quality,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+from rl_aug.envs.dmc import make
 
 NAMESPACE = "rl_aug"
 
@@ -36,9 +37,7 @@ def env_id(domain: str, task: str) -> str:
 
 
 def _entry_point(task: str, **kwargs: Any) -> gym.Env:
-    from rl_aug import envs
-
-    return envs.make(task, **kwargs)
+    return make(task, **kwargs)
 
 
 def register_suite() -> None:

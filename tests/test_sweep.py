@@ -151,10 +151,29 @@ def test_the_default_name_is_the_same_for_the_same_command(tmp_path, capsys):
 
 def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finished(tmp_path, monkeypatch, capsys):
     pytest.importorskip("ray")
-    from rl_aug.agents.ray_tune import KILL_ENV
+    import functools
+
+    from rl_aug.agents import ray_tune
 
     killed = "0-seed=1,strategy=none"
-    monkeypatch.setenv(KILL_ENV, f"{killed}@1000")  # SIGKILL that trial's worker after its checkpoint at 1000 frames
+
+    def crash_once(trainer, job):  # nested, so Ray ships it by value to the trial's worker
+        import os
+        import signal
+        from pathlib import Path
+
+        marker = Path(job["sweep_dir"]) / f".killed-{job['name']}"
+        if job["name"] != killed:
+            return
+
+        def crash(frame):  # SIGKILL that trial's worker once, after its checkpoint at 1000 frames, as a crashed machine
+            if frame >= 1000 and not marker.exists():
+                marker.touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        trainer.after_checkpoint.append(crash)
+
+    monkeypatch.setattr(ray_tune, "run", functools.partial(ray_tune.run, setup=crash_once))
     monkeypatch.setenv("MUJOCO_GL", "egl")
     monkeypatch.setenv("RAY_worker_niceness", "0")  # Ray's default (15) starves trials beside the other test worker
     monkeypatch.chdir(tmp_path)  # a relative --storage: trials run in Tune's own working folders, not here

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
+
+from rl_aug import __version__, gl
+from rl_aug.errors import UserInputError, one_line
+from rl_aug.extras import EXTRA_OF, MissingExtra, hint
 
 # name -> ("module:function", one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -51,8 +56,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 def version() -> str:
     """rl_aug.__version__: the version of the code that runs (a source checkout on PYTHONPATH may differ from the
     installed distribution's metadata); tests/test_cli.py keeps it equal to pyproject.toml's."""
-    from rl_aug import __version__
-
     return __version__
 
 
@@ -81,12 +84,8 @@ def _renders(args: list[str]) -> bool:
 def _choose_gl(subcommand: str, args: list[str]) -> None:
     """A headless GL backend for MuJoCo when MUJOCO_GL is unset (rl_aug.gl), said once on stderr; not said when
     the subcommand only prints (`rl-aug evaluate --help`, `rl-aug train --cfg job`), where nothing renders."""
-    import os
-
-    from rl_aug.gl import choose_backend
-
     was_set = bool(os.environ.get("MUJOCO_GL"))
-    chosen = choose_backend()
+    chosen = gl.choose_backend()
     if chosen and not was_set:
         os.environ["RL_AUG_GL_CHOSEN"] = "1"  # a sweep does not impose this machine's choice on other nodes
     if chosen and not was_set and subcommand != "augment" and _renders(args):
@@ -99,9 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     _choose_gl(args.subcommand, args.args)
     target, _ = SUBCOMMANDS[args.subcommand]
     module_name, func_name = target.split(":")
-    from rl_aug.errors import UserInputError, one_line
-    from rl_aug.extras import EXTRA_OF, MissingExtra, hint
-
     try:
         module = importlib.import_module(module_name)
         return int(getattr(module, func_name)(args.args) or 0)
@@ -115,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     except BrokenPipeError:  # `rl-aug augment list | head`: the reader left; stop quietly, as Unix tools do
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

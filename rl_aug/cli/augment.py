@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rl_aug import augment
 from rl_aug.cli import count
+from rl_aug.errors import InputFileError, UserInputError, blame_input, one_line
 
 
 def _list() -> int:
-    from rl_aug import augment
-
     for name, fn in sorted(augment.registered().items()):
         params = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "generator"]
         args = ", ".join(f"{p.name}={p.default!r}" for p in params if p.default is not inspect.Parameter.empty)
@@ -26,10 +26,7 @@ def _list() -> int:
 
 
 def _apply(spec: str, image: Path, out: Path, seed: int, copies: int) -> int:
-    import imageio.v3 as iio
-
-    from rl_aug import augment
-    from rl_aug.errors import InputFileError, UserInputError, blame_input, one_line
+    import imageio.v3 as iio  # lazy: the [envs] extra; `rl-aug augment list` needs torch only
 
     if out.exists():
         raise UserInputError(f"--out: expected a new file, got {str(out)!r}, which exists (nothing is overwritten)")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rl_aug import augment, envs
 from rl_aug.cli import count
 
 GALLERY_SPECS = [
@@ -47,8 +48,6 @@ def _new_run_dir(root: Path) -> Path:
 
 def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
     """A (9, 84, 84) uint8 observation after `steps` random actions in a dm_control task."""
-    from rl_aug import envs
-
     env = envs.make(task, seed=seed, frame_stack=3, size=84)
     try:
         obs, _ = env.reset(seed=seed)
@@ -62,12 +61,10 @@ def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
 
 def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> list[str]:
     """One row per augmentation spec, `samples` augmented copies per row (last frame of the stack shown)."""
-    import matplotlib
+    import matplotlib  # lazy: the [eval] extra, and slow to import
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from rl_aug import augment
 
     batch = torch.from_numpy(obs).unsqueeze(0).repeat(samples, 1, 1, 1)
     fig, axes = plt.subplots(len(GALLERY_SPECS), samples, figsize=(1.3 * samples, 1.35 * len(GALLERY_SPECS)))

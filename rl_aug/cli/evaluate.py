@@ -9,7 +9,7 @@ same agent and strategy are grouped as seeds of one method. Writes returns.csv, 
 (the DMC-GB-style table plus IQM / mean over shifts with bootstrap CIs), shifts.png and videos/ into --out,
 which must not exist yet. It also writes invariance.{md,csv,png}: how much each run's actor and critic change when
 the states it met under the first shift (`train`) are augmented (rl_aug/evaluation/invariance.py): seconds, no
-extra episode; `--invariance-states 0` skips it.
+extra episode; `--invariance-states 0` skips it. A shell over rl_aug.agents.evaluate.evaluate_run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ import sys
 import time
 from pathlib import Path
 
+from rl_aug.agents.evaluate import evaluate_run
+from rl_aug.augment import parse
 from rl_aug.cli import HelpFormatter, count
+from rl_aug.errors import UserInputError, blame_input
+from rl_aug.evaluation import episode_seeds, write_report
+from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS, write_invariance
+from rl_aug.evaluation.report import read_returns
+from rl_aug.wrappers.shifts import parse_shift
 
 DEFAULT_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"
 
@@ -49,57 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--invariance-states", type=count(0), default=256,
                    help="states (sampled from each run's episodes under the first shift) for the invariance report; "
                         "0: no report")
-    p.add_argument("--invariance-augs", default=";".join(_invariance_defaults()),
+    p.add_argument("--invariance-augs", default=";".join(DEFAULT_AUGMENTATIONS),
                    help="semicolon-separated augmentation specs the invariance report applies")
     return p
-
-
-def _invariance_defaults() -> tuple[str, ...]:
-    from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS
-
-    return DEFAULT_AUGMENTATIONS
-
-
-def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: int = 0, assets_dir: str | None = None,
-                 videos: int = 0, bar: bool = False, frame: int | None = None, invariance_states: int = 0,
-                 invariance_augs: tuple[str, ...] = ()) -> list:
-    """The episodes of one trained run (its config and last checkpoint, or its snapshot at `frame`) under each
-    shift: a list of rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as
-    seeds. Raises FileNotFoundError for a folder that is not a run directory or holds no checkpoint (or no
-    snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.) With
-    `invariance_states` > 0, returns (episodes, invariance rows) instead: rl_aug.evaluation.invariance on that many
-    states of the first shift's episodes."""
-    from rl_aug.agents.policy import load_policy
-    from rl_aug.envs.custom import is_custom
-    from rl_aug.evaluation import evaluate_shifts
-    from rl_aug.evaluation.runs_report import method_label
-
-    run_dir = Path(run_dir)
-    policy = load_policy(run_dir, frame=frame)
-    cfg, step, task = policy.config, policy.step, policy.config.task
-
-    from rl_aug.evaluation.invariance import StateRecorder, agent_probe, invariance
-
-    recorder = StateRecorder(policy, capacity=invariance_states, seed=seed)
-
-    def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
-        recorder.recording = shift == shifts[0]
-        return policy.make_env(shift=shift, assets_dir=assets_dir)
-
-    if is_custom(task):  # your own env: a shift that cannot apply is refused before any episode runs
-        for shift in shifts:
-            if shift not in ("train", "none"):
-                make_env(shift).close()
-
-    results = evaluate_shifts(recorder, make_env, shifts, episodes=episodes, seed=seed,
-                              label=f"{task.name} {method_label(cfg)}",
-                              run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
-                              record=videos, progress=print, bar=bar)
-    if invariance_states <= 0:
-        return results
-    rows = invariance(*agent_probe(policy.agent), recorder.states().to(policy.agent.device), invariance_augs,
-                      seed=seed) if len(recorder.kept) >= 2 else []
-    return results, rows
 
 
 def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
@@ -117,11 +76,8 @@ def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
     return ""
 
 
-def _check_shifts(shifts: list[str]) -> None:
+def check_shifts(shifts: list[str]) -> None:
     """Every --shifts name known before anything runs (UserInputError naming --shifts otherwise)."""
-    from rl_aug.errors import UserInputError, blame_input
-    from rl_aug.wrappers.shifts import parse_shift
-
     if not shifts:
         raise UserInputError("--shifts: expected comma-separated shift names (e.g. train,color_hard), got none")
     with blame_input("--shifts"):
@@ -138,15 +94,12 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
-    _check_shifts(shifts)
+    check_shifts(shifts)
     print(f"rl-aug evaluate: results go to {out} ({len(args.runs)} run(s) x {len(shifts)} shift(s) x {args.episodes} "
           "episodes)", flush=True)
     if len({p.resolve() for p in args.runs}) != len(args.runs):
         print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
         return 2
-    from rl_aug.evaluation import episode_seeds, write_report
-    from rl_aug.evaluation.report import read_returns
-
     earlier = []
     for previous in args.include:  # checked before any episode runs: a mismatch costs nothing
         try:
@@ -172,8 +125,6 @@ def main(argv: list[str]) -> int:
         return 2
     augs = tuple(a.strip() for a in args.invariance_augs.split(";") if a.strip())
     if args.invariance_states:
-        from rl_aug.augment import parse
-
         for spec in augs:  # a typo fails here, before any episode runs
             try:
                 parse(spec)
@@ -197,8 +148,6 @@ def main(argv: list[str]) -> int:
                  reps=args.reps)
     print((out / "report.md").read_text())
     if invariance_rows:
-        from rl_aug.evaluation.invariance import write_invariance
-
         write_invariance(out, invariance_rows, states_from=shifts[0])
         print((out / "invariance.md").read_text())
     print(f"wrote {out}")

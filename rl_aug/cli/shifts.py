@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rl_aug import envs
 from rl_aug.cli import HelpFormatter, count
+from rl_aug.cli.evaluate import check_shifts
 
 DEFAULT_SHIFTS = ("train", "color_easy", "color_hard", "video_easy", "video_hard", "camera")
 
@@ -37,8 +39,6 @@ def _parser() -> argparse.ArgumentParser:
 def render_grid(task: str, shifts: list[str], size: int, rows: int, steps: int,
                 assets_dir: str | None, render_quality: str) -> np.ndarray:
     """(rows, len(shifts), size, size, 3) uint8: the last frame after `steps` identical steps per episode."""
-    from rl_aug import envs
-
     grid = np.zeros((rows, len(shifts), size, size, 3), np.uint8)
     for col, shift in enumerate(shifts):
         env = envs.make(task, frame_stack=1, size=size, shift=shift, assets_dir=assets_dir,
@@ -62,13 +62,11 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
-    from rl_aug.cli.evaluate import _check_shifts
-
-    _check_shifts(shifts)
+    check_shifts(shifts)
     grid = render_grid(args.task, shifts, args.size, args.rows, args.steps, args.assets_dir,
                        args.render_quality)
 
-    import matplotlib
+    import matplotlib  # lazy: the [eval] extra, and slow to import
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

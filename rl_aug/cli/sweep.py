@@ -20,10 +20,15 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
+from rl_aug.agents.config import ConfigError
+from rl_aug.agents.sweep import plan
 from rl_aug.cli import count
+from rl_aug.evaluation import write_report
+from rl_aug.evaluation.runs_report import write_runs_report
 
 
 def _fraction(text: str) -> float:
@@ -85,9 +90,6 @@ def _defaults(overrides: list[str], cpus_per_trial: float) -> list[str]:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_intermixed_args(argv)  # overrides may come before and after the options
-    from rl_aug.agents.config import ConfigError
-    from rl_aug.agents.sweep import plan
-
     if not args.overrides:
         print("rl-aug sweep: expected overrides, e.g. strategy=drq,svea seed=1-3 task=cartpole-swingup; got none",
               file=sys.stderr)
@@ -157,8 +159,6 @@ class SweepLock:
         self.path = sweep_dir / ".lock"
 
     def __enter__(self) -> SweepLock:  # noqa: PYI034
-        import socket
-
         me = f"{socket.gethostname()} {os.getpid()}"
         for _ in range(2):
             try:
@@ -207,7 +207,7 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
 
 
 def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) -> None:
-    import ray
+    import ray  # lazy, as ray_tune: Ray is the optional [sweep] extra
 
     from rl_aug.agents import ray_tune
 
@@ -239,10 +239,6 @@ def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: 
 def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
     """<sweep>/report/ over the finished runs of every sweep recorded in the folder, rewritten each time (a derived
     file: the runs are the record). Unfinished runs are left out (their last evaluation is not a final return)."""
-    from rl_aug.agents.config import ConfigError
-    from rl_aug.agents.sweep import plan
-    from rl_aug.evaluation.runs_report import write_runs_report
-
     records = json.loads((sweep_dir / "sweep.json").read_text())["sweeps"]
     runs: dict[Path, bool] = {}
     for rec in records:
@@ -275,7 +271,6 @@ def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: st
     import ray
 
     from rl_aug.agents import ray_tune
-    from rl_aug.evaluation import write_report
 
     out = sweep_dir / ("evaluation-" + args.evaluate_shifts.replace(",", "_").replace("+", "-"))
     if out.exists():

@@ -70,6 +70,7 @@ def _split_cfg(argv: list[str]) -> tuple[list[str], str | None]:
 
 
 def main(argv: list[str]) -> int:
+    # The harness is imported inside the functions on purpose: --help and --cfg job stay quick (no torch, no envs).
     from rl_aug.agents.config import GROUPS, ConfigError, available
 
     argv, config_dirs = _split_config_dirs(argv)

@@ -19,8 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from rl_aug.augment import parse
 
 # The registered ops a user meets in the strategies and the DMC-GB shifts they stand for.
 DEFAULT_AUGMENTATIONS = ("shift(pad=4)", "conv", "overlay(alpha=0.5)", "color_jitter", "grayscale", "cutout",
@@ -46,8 +49,6 @@ def invariance(act: Act, q_value: QValue, obs: Tensor,
                repeats: int = 4, seed: int = 0, batch: int = 256) -> list[InvarianceRow]:
     """One row per augmentation (a spec string or a callable; see the module doc); `obs` is (N, C, H, W) uint8
     with N >= 2."""
-    from rl_aug.augment import parse
-
     if not isinstance(obs, Tensor) or obs.dim() != 4 or obs.dtype != torch.uint8 or len(obs) < 2:
         got = f"{obs.dtype} {tuple(obs.shape)}" if isinstance(obs, Tensor) else type(obs).__name__
         raise ValueError(f"invariance: expected obs as a uint8 (N, C, H, W) tensor with N >= 2 states, got {got}")
@@ -79,8 +80,6 @@ class StateRecorder:
     `recording` is true: the evaluation states the invariance report runs on, at no extra environment step."""
 
     def __init__(self, policy: Callable, capacity: int = 256, seed: int = 0) -> None:
-        import numpy as np
-
         self.policy, self.capacity = policy, int(capacity)
         self.rng = np.random.default_rng(seed)
         self.kept: list = []
@@ -99,8 +98,6 @@ class StateRecorder:
         return self.policy(obs)
 
     def states(self) -> Tensor:
-        import numpy as np
-
         return torch.as_tensor(np.stack(self.kept))
 
 

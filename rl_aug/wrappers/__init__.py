@@ -21,12 +21,13 @@ from rl_aug.wrappers.color import ColorShift
 from rl_aug.wrappers.pixels import PixelObservation
 from rl_aug.wrappers.repeat import ActionRepeat
 from rl_aug.wrappers.scene import RENDER_QUALITY, SceneShift
+from rl_aug.wrappers.seed import SeedFirstReset
 from rl_aug.wrappers.shifts import ASSETS_ENV_VAR, SHIFTS, apply_shift, resolve_assets_dir
 from rl_aug.wrappers.stack import FrameStack
 from rl_aug.wrappers.video import VideoBackground
 
 __all__ = [
     "ASSETS_ENV_VAR", "RENDER_QUALITY", "SHIFTS", "ActionRepeat", "AugmentObservation", "CameraShift",
-    "ColorShift", "FrameStack", "PixelObservation", "SceneShift", "VideoBackground", "apply_shift",
+    "ColorShift", "FrameStack", "PixelObservation", "SceneShift", "SeedFirstReset", "VideoBackground", "apply_shift",
     "resolve_assets_dir",
 ]

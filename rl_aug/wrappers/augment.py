@@ -28,7 +28,7 @@ class AugmentObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
         gym.ObservationWrapper.__init__(self, env)
         self.augment_spec = spec
         if isinstance(spec, str):
-            from rl_aug.augment import parse
+            from rl_aug.augment import parse  # lazy: torch, only for envs that augment
 
             self._augment = parse(spec)
         else:

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rl_aug.extras import MissingExtra, hint
 from rl_aug.wrappers.scene import SceneRenderer, SceneShift, find_mujoco
 
 OBS_MODES = ("pixels", "both")
@@ -38,6 +39,8 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     `render()` returns the last observed frame (H, W, 3), so recorded videos show what the agent saw.
     """
+
+    renders_scene = True  # a SceneShift on top of this wrapper is refused (scene.py)
 
     def __init__(self, env: gym.Env, size: int | tuple[int, int] = 84, camera: int | str | None = None,
                  mode: str = "pixels", render_quality: str = "default"):
@@ -95,13 +98,11 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     def _frame(self) -> np.ndarray:
         if self._scene is not None:
             return self._scene.render(self._shifts)
-        from rl_aug.media import resize_hwc
+        from rl_aug.media import resize_hwc  # lazy: media imports torch, which the env layer does not need
 
         try:
             frame = self.env.render()
         except gym.error.DependencyNotInstalled as exc:  # classic-control envs draw with pygame
-            from rl_aug.extras import MissingExtra, hint
-
             module = "pygame" if "pygame" in str(exc) else str(exc).split()[0]
             raise MissingExtra(f"{hint(module, f'rendering {self.env.spec.id if self.env.spec else self.env}')} "
                                f"({exc})") from None

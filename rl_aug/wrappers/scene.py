@@ -37,7 +37,7 @@ class RenderQuality:
 
 
 # "fast": a 256 shadow map and no multisampling; "minimal": that, and no shadows, reflections or skybox at all.
-# Speed and pixel difference to "default" are measured by benchmarks/envs.py and recorded in BENCHMARKS.md,
+# Speed and pixel difference to "default" are measured by benchmarks/env_speed.py and recorded in BENCHMARKS.md,
 # "Environments".
 RENDER_QUALITY: dict[str, RenderQuality] = {
     "default": RenderQuality(shadowsize=None, offsamples=None),
@@ -85,12 +85,10 @@ class SceneShift(gym.Wrapper, gym.utils.RecordConstructorArgs):
     _salt: int = 0  # separates the random streams of shifts that share one reset seed
 
     def __init__(self, env: gym.Env, **recorded: Any):
-        from rl_aug.wrappers.pixels import PixelObservation
-
         name = type(self).__name__
         inner = env
         while isinstance(inner, gym.Wrapper):
-            if isinstance(inner, PixelObservation):
+            if getattr(type(inner), "renders_scene", False):  # PixelObservation (pixels.py imports this module)
                 raise TypeError(
                     f"{name} must wrap the env before PixelObservation renders it, got it on top of "
                     f"PixelObservation: build PixelObservation({name}(env, ...)) instead"

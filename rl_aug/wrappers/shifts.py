@@ -8,6 +8,9 @@ from pathlib import Path
 import gymnasium as gym
 
 from rl_aug.errors import InputFileError, UserInputError
+from rl_aug.wrappers.camera import CameraShift
+from rl_aug.wrappers.color import ColorShift
+from rl_aug.wrappers.video import VideoBackground
 
 ASSETS_ENV_VAR = "RL_AUG_DMCGB_DIR"
 # DCS difficulty scales (Stone et al. 2021, distracting_control/suite.py DIFFICULTY_SCALE): 0.1, 0.2, 0.3.
@@ -46,10 +49,6 @@ def parse_shift(shift: str) -> list[str]:
 
 def apply_shift(env: gym.Env, shift: str | None, assets_dir: str | Path | None = None) -> gym.Env:
     """Wrap `env` (MuJoCo-based, not yet rendered to pixels) with the named shifts, colours first."""
-    from rl_aug.wrappers.camera import CameraShift
-    from rl_aug.wrappers.color import ColorShift
-    from rl_aug.wrappers.video import VideoBackground
-
     if shift is None or shift in ("train", "none"):
         return env
     names = parse_shift(shift)

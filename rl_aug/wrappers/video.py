@@ -63,7 +63,7 @@ class VideoBackground(SceneShift):
             raise ValueError(f"expected a video mode in {VIDEO_MODES}, got {mode!r}")
         self.files: list[Path] | None = None
         if videos is not None:
-            from rl_aug.media import VIDEO_SUFFIXES, list_media
+            from rl_aug.media import VIDEO_SUFFIXES, list_media  # lazy: media imports torch
 
             self.files = list_media(videos, VIDEO_SUFFIXES)
         super().__init__(env, mode=mode, videos=videos, max_frames=max_frames)
@@ -90,7 +90,7 @@ class VideoBackground(SceneShift):
         """This episode's clip (T, H, W, 3) at the given frame size."""
         if self.files is None:
             return procedural_video(self.video_index, height, width)
-        from rl_aug.media import read_video
+        from rl_aug.media import read_video  # lazy: media imports torch
 
         return read_video(str(self.files[self.video_index]), (height, width), self.max_frames)
 

@@ -11,7 +11,7 @@ Each rate is given twice: per wall-clock second, and per CPU-second of this proc
 `time.process_time`). On a shared machine the wall-clock rate depends on the other jobs; the CPU rate is
 the cost per core and is the figure to compare with "frames/s per core".
 
-Usage: python benchmarks/envs.py [--tasks walker-walk cartpole-swingup] [--steps 300] [--no-pin] [--render-only]
+Usage: python benchmarks/env_speed.py [--tasks walker-walk cartpole-swingup] [--steps 300] [--no-pin] [--render-only]
        [--assets-dir DIR] (DMC-GB assets; default $RL_AUG_DMCGB_DIR, else procedural videos / sampled colours)
 Prints a table and ratios; writes benchmarks/results/envs-<host>.json (or --out).
 """
@@ -24,16 +24,10 @@ import os
 import platform
 import socket
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-# This file is called envs.py, like the package it measures: run as a script, its own folder comes first on
-# sys.path and `import envs` would import this file. Put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 SHIFTS = (None, "color_hard", "video_easy", "video_hard", "camera", "color_hard+video_hard+camera")
 
