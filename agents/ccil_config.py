@@ -199,7 +199,7 @@ def _is_int(value: Any) -> bool:
 def validate_config(cfg: DictConfig) -> None:
     """Check values before anything runs; raise ConfigError naming what was expected and what came."""
     from rl_aug.agents.bc import BCConfig
-    from rl_aug.envs.ccil.evaluation import UNBOUNDED
+    from rl_aug.agents.ccil_evaluation import UNBOUNDED
     from rl_aug.envs.ccil.tasks import TASKS
 
     from rl_aug.ccil import DynamicsConfig, LabelConfig

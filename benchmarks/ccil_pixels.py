@@ -120,7 +120,7 @@ def evaluate_pixels(policy, env_id: str, size: int, quality: str, episodes: int,
     """Returns of ``episodes`` episodes (env seeds seed, seed+1, ...) with action noise only, ``chunk`` side by
     side (one batched policy call per step; fresh envs per chunk, one noise stream over all chunks)."""
     import gymnasium as gym
-    from rl_aug.envs.ccil.evaluation import action_noise
+    from rl_aug.agents.ccil_evaluation import action_noise
 
     from rl_aug.evaluation.rollout import play
     from rl_aug.wrappers import FrameStack, PixelObservation

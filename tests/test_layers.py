@@ -20,8 +20,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 # import name of each source folder (agents/ and envs/ install as rl_aug.agents and rl_aug.envs)
 PACKAGES = {"rl_aug": ROOT / "rl_aug", "rl_aug.agents": ROOT / "agents", "rl_aug.envs": ROOT / "envs"}
@@ -48,8 +46,6 @@ LAYERS: dict[str, int] = {
     "rl_aug.evaluation": AGENTS,
     "rl_aug.cli": CLI,
 }
-# The one known cycle left, owned by the config unification (agents/config.py <-> agents/overrides.py).
-KNOWN_CYCLES = [{"rl_aug.agents.config", "rl_aug.agents.overrides"}]
 
 
 def modules() -> dict[str, tuple[Path, bool]]:
@@ -157,12 +153,6 @@ def test_no_import_goes_up_a_layer():
     assert upward == []
 
 
-def test_no_import_cycle_but_the_known_one():
-    assert [sorted(c) for c in cycles(import_graph()) if c not in KNOWN_CYCLES] == []
-
-
-@pytest.mark.xfail(strict=True, reason="agents/config.py <-> agents/overrides.py: broken by the config unification "
-                                       "(another branch); remove this mark and KNOWN_CYCLES after merging it")
 def test_no_import_cycle_at_all():
     assert [sorted(c) for c in cycles(import_graph())] == []
 

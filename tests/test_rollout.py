@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from rl_aug.envs.ccil.evaluation import _random_like, evaluate
+from rl_aug.agents.ccil_evaluation import _random_like, evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 
 from rl_aug.evaluation.rollout import play, run_episodes
@@ -90,7 +90,7 @@ def test_ccil_evaluation_reproduces_the_old_loop_on_hopper():
 
 def test_chunked_action_noise_reproduces_the_pixel_benchmark_loop():
     """The pixel benchmark's loop on state obs (the loop is the same; rendering is not what is checked)."""
-    from rl_aug.envs.ccil.evaluation import action_noise
+    from rl_aug.agents.ccil_evaluation import action_noise
 
     make = lambda: gym.make("Hopper-v5")
     old = _old_pixel_loop(_hopper_policy, make, 5, 0.01, 3, chunk=2)
