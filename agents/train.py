@@ -549,7 +549,8 @@ class Trainer:
         fps = (self.frame - live.tick_frame) / max(now - live.tick, 1e-9)
         live.tick, live.tick_frame = now, self.frame
         live.last_return = live.episode_return
-        self.strategy.observe_episode(live.episode_return)  # auto(...) augmentations choose with it
+        if self.step - live.episode_length >= self.seed_steps - 1:  # every step of it was followed by updates
+            self.strategy.observe_episode(live.episode_return)  # auto(...) augmentations choose with it
         row = {"frame": self.frame, "step": self.step, "episode": self.episode,
                "episode_return": live.episode_return, "episode_length": live.episode_length, "fps": fps,
                "buffer_size": len(self.replay)}

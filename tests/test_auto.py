@@ -164,9 +164,9 @@ def test_augmented_sac_hands_episode_returns_to_auto():
     from test_sb3 import model
 
     m = model("svea", strategy_kwargs={"strong": "auto(noise, grayscale)"})
-    m.learn(40)  # NoiseImageEnv: 10-step episodes; updates from step 20: 2 returns before, 2 credited
+    m.learn(40)  # NoiseImageEnv: 10-step episodes; updates after step 20: the 2 episodes before are not handed over
     auto = m.strategy.autos()["strong"]
-    assert (auto.observed, auto.skipped) == (2, 2)
+    assert (auto.observed, auto.skipped) == (2, 0)
     assert sum(len(r) for r in auto.returns) == 2
     assert m.logger.name_to_value["train/auto_strong/share[noise]"] > 0
 
@@ -191,7 +191,7 @@ def test_native_loop_feeds_logs_and_resumes_auto(tmp_path):
     resumed.run()
     resumed.close()
     auto = resumed.strategy.autos()["strong"]
-    assert auto.observed == 6  # 36 frames of 6-step episodes
+    assert auto.observed == 5  # 36 frames of 6-step episodes; the first began in the seed phase (4 steps)
     assert auto.state_dict() == straight.strategy.autos()["strong"].state_dict()
     with open(tmp_path / "run" / "train.csv") as fh:
         rows = list(csv.DictReader(fh))

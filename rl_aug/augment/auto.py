@@ -15,8 +15,10 @@ or DMC-GB code chooses for the user. Two choosers:
   update (the signal every training loop has anyway). Defaults c = 0.5, window = 10 are those of the public
   UCB-DrAC implementation. Our one change: returns are scaled to [0, 1] by the smallest and largest return seen
   so far, so that c means the same on DMC (returns 0..1000) as on Procgen (0..10); `normalize=False` turns it off.
-  Before any return arrives the candidates are tried in order, once each. An episode during which the active
-  candidate augmented nothing (the random-action steps before learning starts) is not credited to it.
+  Before any return arrives the candidates are tried in order, once each. The training loops hand over only
+  episodes that began after learning started (every step of them followed by updates): a random-action episode with
+  one update at its last step would otherwise credit its return to the candidate of that one update. An episode
+  during which the active candidate augmented nothing is not credited either.
 - `mode='uniform'` (RandAugment, Cubuk et al. 2020, with one op per image): every sample of a batch draws one
   candidate uniformly, from the strategy's generator; the baseline a chooser has to beat.
 

@@ -119,10 +119,11 @@ class AugmentedMixin:
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         """SB3's episode bookkeeping, plus each finished episode's return (Monitor's info["episode"]["r"]) handed
-        to the strategy, whose `auto(...)` augmentations choose with it (a no-op without auto)."""
+        to the strategy, whose `auto(...)` augmentations choose with it (a no-op without auto). An episode that began
+        before `learning_starts` says nothing about an augmentation and is not handed over."""
         super()._update_info_buffer(infos, dones)  # type: ignore[misc]
-        for info in infos:
-            if "episode" in info:
+        for info in infos:  # only episodes that began after learning_starts: every step of them was trained on
+            if "episode" in info and self.num_timesteps - int(info["episode"]["l"]) >= self.learning_starts:
                 self.strategy.observe_episode(float(info["episode"]["r"]))
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
