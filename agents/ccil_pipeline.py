@@ -26,8 +26,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from rl_aug.agents.bc import BCConfig, train_bc
 from rl_aug.agents.ccil_config import ConfigError, dataclass_from, validate_config
-from rl_aug.agents.ccil_report import write_plots, write_tables
 from rl_aug.agents.ccil_evaluation import evaluate
+from rl_aug.agents.ccil_report import write_plots, write_tables
 from rl_aug.envs.ccil.tasks import CCILTask, get_task
 
 from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics

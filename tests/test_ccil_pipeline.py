@@ -13,10 +13,10 @@ from rl_aug.agents.ccil_config import (
     load_resume_config,
     validate_config,
 )
+from rl_aug.agents.ccil_evaluation import evaluate
 from rl_aug.agents.ccil_pipeline import load_task_demos, run
 from rl_aug.agents.ccil_report import paired_difference
 from rl_aug.envs.ccil.demos import collect
-from rl_aug.agents.ccil_evaluation import evaluate
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
