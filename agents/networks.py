@@ -12,6 +12,7 @@ after them; DrQ-v2 gives actor and critic separate trunks on one detached encode
 from __future__ import annotations
 
 import torch
+from rl_aug.agents.image_input import scaled_pixels
 from rl_aug.agents.vit import ViTEncoder
 from torch import Tensor, nn
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
@@ -98,12 +99,7 @@ class Encoder(nn.Module):
         self.apply(CONV_INITS[init])
 
     def forward(self, obs: Tensor) -> Tensor:
-        crop = self.input_crop
-        if crop is not None and (obs.shape[-2] > crop or obs.shape[-1] > crop):
-            top, left = (obs.shape[-2] - crop) // 2, (obs.shape[-1] - crop) // 2
-            obs = obs[..., top:top + crop, left:left + crop]
-        x = obs.float() / 255.0 - self.offset if self.offset else obs.float() / 255.0
-        return self.convs(x).flatten(1)
+        return self.convs(scaled_pixels(obs, self.input_crop, self.offset)).flatten(1)
 
 
 ENCODERS = ("conv", "vit")

@@ -16,6 +16,7 @@ patch 8: a 10 x 10 grid over the top-left 80 x 80 pixels; random shift moves con
 from __future__ import annotations
 
 import torch
+from rl_aug.agents.image_input import scaled_pixels
 from torch import Tensor, nn
 
 
@@ -53,10 +54,6 @@ class ViTEncoder(nn.Module):
         self.repr_dim = self.patches * width
 
     def forward(self, obs: Tensor) -> Tensor:
-        crop = self.input_crop
-        if crop is not None and (obs.shape[-2] > crop or obs.shape[-1] > crop):
-            top, left = (obs.shape[-2] - crop) // 2, (obs.shape[-1] - crop) // 2
-            obs = obs[..., top:top + crop, left:left + crop]
-        x = obs.float() / 255.0 - self.offset if self.offset else obs.float() / 255.0
+        x = scaled_pixels(obs, self.input_crop, self.offset)
         tokens = self.embed(x).flatten(2).transpose(1, 2) + self.position  # (N, patches, width)
         return self.norm(self.blocks(tokens)).flatten(1)

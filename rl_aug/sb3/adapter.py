@@ -112,7 +112,44 @@ class _SB3View:
         return {"actor_update_every": self.actor_update_every, "target_update_every": self.target_update_every}
 
 
-class SB3ActorCritic(_SB3View):
+class _SoftActorView(_SB3View):
+    """What SAC and TQC share: a squashed diagonal Gaussian actor with a (learned or fixed) temperature."""
+
+    @property
+    def alpha(self) -> Tensor:
+        m = self.model
+        return torch.exp(m.log_ent_coef) if m.log_ent_coef is not None else m.ent_coef_tensor
+
+    def policy(self, obs: Tensor, step: int) -> Distribution:
+        """SB3's squashed diagonal Gaussian as a torch distribution (for ActorKL)."""
+        mean, log_std, _ = self.model.actor.get_action_dist_params(self._float(obs))
+        return TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform(cache_size=1)])
+
+    def _soft_actor_loss(self, obs: Tensor, q_of: Any) -> tuple[Tensor, dict[str, float]]:
+        """mean(alpha log pi(a|s) - Q(s, a)), a ~ pi(s), with `q_of(obs, action)` the algorithm's Q; plus SB3's
+        temperature loss when ent_coef="auto" (its gradient reaches log_ent_coef only)."""
+        m = self.model
+        obs = self._float(obs)
+        action, log_prob = m.actor.action_log_prob(obs)
+        log_prob = log_prob.reshape(-1, 1)
+        alpha = self.alpha
+        loss = (alpha.detach() * log_prob - q_of(obs, action)).mean()
+        metrics = {"actor_loss": float(loss.detach()), "ent_coef": float(alpha.detach()),
+                   "entropy": float(-log_prob.detach().mean())}
+        if m.log_ent_coef is None:
+            return loss, metrics
+        ent_coef_loss = -(m.log_ent_coef * (log_prob + m.target_entropy).detach()).mean()
+        metrics["ent_coef_loss"] = float(ent_coef_loss.detach())
+        return loss + ent_coef_loss, metrics
+
+    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
+        m = self.model
+        if which == "critic":
+            return [m.critic.optimizer]
+        return [m.actor.optimizer] + ([m.ent_coef_optimizer] if m.ent_coef_optimizer is not None else [])
+
+
+class SB3ActorCritic(_SoftActorView):
     """Protocol view of a stable_baselines3.SAC `model`; holds no parameters of its own."""
 
     algorithm = "SAC"
@@ -124,12 +161,6 @@ class SB3ActorCritic(_SB3View):
             raise TypeError(f"expected a stable_baselines3.SAC model, got {type(model).__name__}")
         # SB3: actor every gradient step; targets every target_update_interval
         self._bind(model, actor_update_every, model.target_update_interval, _unsupported(model, 2))
-
-    # ------------------------------------------------------------------ helpers
-    @property
-    def alpha(self) -> Tensor:
-        m = self.model
-        return torch.exp(m.log_ent_coef) if m.log_ent_coef is not None else m.ent_coef_tensor
 
     # ------------------------------------------------------------------ protocol
     def q_values(self, obs: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -146,31 +177,10 @@ class SB3ActorCritic(_SB3View):
     def critic_loss(self, obs: Tensor, action: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float], None]:
         return (*double_q_loss(*self.q_values(obs, action), target), None)
 
-    def policy(self, obs: Tensor, step: int) -> Distribution:
-        """SB3's squashed diagonal Gaussian as a torch distribution (for ActorKL)."""
-        mean, log_std, _ = self.model.actor.get_action_dist_params(self._float(obs))
-        return TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform(cache_size=1)])
-
     def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
-        m = self.model
-        action, log_prob = m.actor.action_log_prob(self._float(obs))
-        log_prob = log_prob.reshape(-1, 1)
-        alpha = self.alpha
-        q = torch.cat(m.critic(self._float(obs), action), dim=1).min(dim=1, keepdim=True)[0]
-        actor_loss = (alpha.detach() * log_prob - q).mean()
-        metrics = {"actor_loss": float(actor_loss.detach()), "ent_coef": float(alpha.detach()),
-                   "entropy": float(-log_prob.detach().mean())}
-        if m.log_ent_coef is None:
-            return actor_loss, metrics
-        ent_coef_loss = -(m.log_ent_coef * (log_prob + m.target_entropy).detach()).mean()
-        metrics["ent_coef_loss"] = float(ent_coef_loss.detach())
-        return actor_loss + ent_coef_loss, metrics
-
-    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
-        m = self.model
-        if which == "critic":
-            return [m.critic.optimizer]
-        return [m.actor.optimizer] + ([m.ent_coef_optimizer] if m.ent_coef_optimizer is not None else [])
+        """SAC's: alpha log pi - min(Q1, Q2) at a ~ pi(s), plus the temperature loss."""
+        return self._soft_actor_loss(obs, lambda x, a: torch.cat(self.model.critic(x, a), dim=1).min(dim=1,
+                                                                                                       keepdim=True)[0])
 
 
 class SB3TD3ActorCritic(_SB3View):
@@ -217,7 +227,7 @@ class SB3TD3ActorCritic(_SB3View):
         return [self.model.critic.optimizer] if which == "critic" else [self.model.actor.optimizer]
 
 
-class SB3TQCActorCritic(_SB3View):
+class SB3TQCActorCritic(_SoftActorView):
     """Protocol view of an sb3_contrib.TQC `model` (see the module doc)."""
 
     algorithm = "TQC"
@@ -228,11 +238,6 @@ class SB3TQCActorCritic(_SB3View):
         if not isinstance(model, TQC):
             raise TypeError(f"expected an sb3_contrib.TQC model, got {type(model).__name__}")
         self._bind(model, actor_update_every, model.target_update_interval, _unsupported(model, None))
-
-    @property
-    def alpha(self) -> Tensor:
-        m = self.model
-        return torch.exp(m.log_ent_coef) if m.log_ent_coef is not None else m.ent_coef_tensor
 
     @torch.no_grad()
     def td_target(self, reward: Tensor, next_obs: Tensor, discount: Tensor, step: int) -> Tensor:
@@ -253,32 +258,9 @@ class SB3TQCActorCritic(_SB3View):
         return loss, {"critic_loss": float(loss.detach()), "q": float(current.detach().mean()),
                       "target_q": float(target.detach().mean())}, None
 
-    def policy(self, obs: Tensor, step: int) -> Distribution:
-        """sb3-contrib's squashed diagonal Gaussian (the same actor as SAC's) as a torch distribution."""
-        mean, log_std, _ = self.model.actor.get_action_dist_params(self._float(obs))
-        return TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform(cache_size=1)])
-
     def actor_loss(self, obs: Tensor, step: int, features: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
-        m = self.model
-        obs = self._float(obs)
-        action, log_prob = m.actor.action_log_prob(obs)
-        log_prob = log_prob.reshape(-1, 1)
-        alpha = self.alpha
-        q = m.critic(obs, action).mean(dim=2).mean(dim=1, keepdim=True)
-        loss = (alpha.detach() * log_prob - q).mean()
-        metrics = {"actor_loss": float(loss.detach()), "ent_coef": float(alpha.detach()),
-                   "entropy": float(-log_prob.detach().mean())}
-        if m.log_ent_coef is None:
-            return loss, metrics
-        ent_coef_loss = -(m.log_ent_coef * (log_prob + m.target_entropy).detach()).mean()
-        metrics["ent_coef_loss"] = float(ent_coef_loss.detach())
-        return loss + ent_coef_loss, metrics
-
-    def optimizers_for(self, which: Part) -> list[torch.optim.Optimizer]:
-        m = self.model
-        if which == "critic":
-            return [m.critic.optimizer]
-        return [m.actor.optimizer] + ([m.ent_coef_optimizer] if m.ent_coef_optimizer is not None else [])
+        """TQC's: alpha log pi - Q at a ~ pi(s), Q the mean over every critic's quantiles, plus the temperature loss."""
+        return self._soft_actor_loss(obs, lambda x, a: self.model.critic(x, a).mean(dim=2).mean(dim=1, keepdim=True))
 
 
 def adapter_for(model: Any) -> _SB3View:
