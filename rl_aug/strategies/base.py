@@ -336,3 +336,18 @@ class Strategy:
                 "already have); render larger images (RAD: 100 -> 84) or use aug='shift(pad=4)'",
                 stacklevel=3,
             )
+
+
+class WeakViewStrategy(Strategy):
+    """A strategy whose RL losses all see one weakly augmented view (`self.weak`, set by the subclass): SVEA's
+    clean half and target, SODA's RL update. The actor's input gets the weak augmentation too."""
+
+    weak: Augmentation | None
+
+    @property
+    def actor_augmentation(self) -> Augmentation | None:
+        return self.weak
+
+    def weak_views(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(weak(next_obs), weak(obs)), drawn from the generator in that order (the order results are pinned to)."""
+        return self._aug(self.weak, batch.next_obs), self._aug(self.weak, batch.obs)

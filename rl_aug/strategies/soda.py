@@ -32,8 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rl_aug.strategies.augmentation import Augmentation, AugmentationLike, resolve_augmentation
-from rl_aug.strategies.base import BASE_REQUIREMENTS, Regularizer, Strategy, ViewGroup, Views
+from rl_aug.strategies.augmentation import AugmentationLike, resolve_augmentation
+from rl_aug.strategies.base import (
+    BASE_REQUIREMENTS,
+    Regularizer,
+    ViewGroup,
+    Views,
+    WeakViewStrategy,
+)
 from rl_aug.strategies.protocol import Batch
 
 
@@ -55,7 +61,7 @@ def soda_loss(online: Tensor, target: Tensor) -> Tensor:
     return F.mse_loss(F.normalize(online.float(), dim=1), F.normalize(target.float(), dim=1))
 
 
-class SODA(Strategy):
+class SODA(WeakViewStrategy):
     """Weak views for RL; a strong-vs-clean BYOL loss on the shared encoder every `aux_every` updates."""
 
     name = "soda"
@@ -84,13 +90,8 @@ class SODA(Strategy):
         self.target_projection: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
 
-    @property
-    def actor_augmentation(self) -> Augmentation | None:
-        return self.weak
-
     def views(self, batch: Batch) -> Views:
-        next_obs = self._aug(self.weak, batch.next_obs)
-        obs = self._aug(self.weak, batch.obs)
+        next_obs, obs = self.weak_views(batch)
         return Views(next_obs=next_obs, k=1, critic=[ViewGroup(obs, 1.0, 1)], actor_obs=obs, actor_view=0)
 
     # ------------------------------------------------------------------ heads

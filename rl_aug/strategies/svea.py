@@ -16,12 +16,12 @@ from typing import Any
 
 import torch
 
-from rl_aug.strategies.augmentation import Augmentation, AugmentationLike, resolve_augmentation
-from rl_aug.strategies.base import Regularizer, Strategy, ViewGroup, Views
+from rl_aug.strategies.augmentation import AugmentationLike, resolve_augmentation
+from rl_aug.strategies.base import Regularizer, ViewGroup, Views, WeakViewStrategy
 from rl_aug.strategies.protocol import Batch
 
 
-class SVEA(Strategy):
+class SVEA(WeakViewStrategy):
     """Clean (weak) and strong views in the critic; weak views everywhere else."""
 
     name = "svea"
@@ -38,13 +38,8 @@ class SVEA(Strategy):
             raise ValueError("SVEA needs a strong augmentation (e.g. strong='conv' or 'overlay'); got none")
         self.alpha, self.beta = float(alpha), float(beta)
 
-    @property
-    def actor_augmentation(self) -> Augmentation | None:
-        return self.weak
-
     def views(self, batch: Batch) -> Views:
-        next_obs = self._aug(self.weak, batch.next_obs)
-        obs = self._aug(self.weak, batch.obs)
+        next_obs, obs = self.weak_views(batch)
         strong = self._aug(self.strong, obs)
         if self.alpha == self.beta:
             critic = [ViewGroup(torch.cat([obs, strong]), self.alpha, 2)]
