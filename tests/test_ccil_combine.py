@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import benchmark_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script(name: str):
-    """benchmarks/<name>.py as a module: the benchmark scripts are files, not a package on sys.path."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # as an import would (dataclasses look their module up there)
-    spec.loader.exec_module(module)
-    return module
-
-
-ccil_combine = _script("ccil_combine")
+ccil_combine = benchmark_script("ccil_combine")
 
 
 def write(path: Path, rows: list[tuple[int, str, float]], task: str = "hopper_d4rl") -> Path:

@@ -4,7 +4,6 @@ files) runs here, and the helpers that prepare and bring home its files are chec
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import re
@@ -14,21 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import benchmark_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script(name: str):
-    """benchmarks/<name>.py as a module: the benchmark scripts are files, not a package on sys.path."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # as an import would (dataclasses look their module up there)
-    spec.loader.exec_module(module)
-    return module
-
-
-device_prepare = _script("device_prepare")
-device_results = _script("device_results")
+device_prepare = benchmark_script("device_prepare")
+device_results = benchmark_script("device_results")
 
 
 @pytest.fixture(scope="module")
