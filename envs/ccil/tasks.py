@@ -69,9 +69,6 @@ class CCILTask:
         model = SAC.load(path, device="cpu")
         return lambda obs: model.predict(np.atleast_2d(obs), deterministic=True)[0]
 
-    def expert_available(self) -> bool:
-        return self.data_file is None and (self.env_id is None or (EXPERT_DIR / f"{self.env_id}.zip").exists())
-
     @property
     def demo_path(self) -> Path:
         """Shipped demos (envs/ccil/demos/<task>.npz); external-data tasks use resolve_demo_path."""

@@ -4,7 +4,8 @@ CCIL (Ke et al., ICLR 2024) bounds the dynamics MLP's Lipschitz constant by norm
 layer's spectral norm; ReLU is 1-Lipschitz, so a product of per-layer caps bounds the whole net.
 We *cap* (W * min(1, K / sigma(W))) rather than fix the norm at K, so layers that are already smooth
 are left alone. sigma is estimated by power iteration with persistent vectors (as torch's own
-spectral_norm does), because an exact SVD of a 512x512 matrix per step costs ~50 ms on a CPU.
+spectral_norm does), because an exact SVD of every layer at every step costs far more than the few matrix-vector
+products of one power-iteration step.
 """
 
 from __future__ import annotations
