@@ -19,13 +19,12 @@ from rl_aug.evaluation.runs_report import method_label
 
 def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: int = 0, assets_dir: str | None = None,
                  videos: int = 0, bar: bool = False, frame: int | None = None, invariance_states: int = 0,
-                 invariance_augs: tuple[str, ...] = ()) -> list[EpisodeResult] | tuple[list[EpisodeResult], list]:
-    """The episodes of one trained run (its config and last checkpoint, or its snapshot at `frame`) under each
-    shift: a list of rl_aug.evaluation EpisodeResult, labelled "<task> <method>" so runs of one method group as
+                 invariance_augs: tuple[str, ...] = ()) -> tuple[list[EpisodeResult], list]:
+    """(episodes, invariance rows) of one trained run (its config and last checkpoint, or its snapshot at `frame`):
+    the episodes under each shift, a list of rl_aug.evaluation EpisodeResult labelled "<task> <method>" so runs of one method group as
     seeds. Raises FileNotFoundError for a folder that is not a run directory or holds no checkpoint (or no
-    snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.) With
-    `invariance_states` > 0, returns (episodes, invariance rows) instead: rl_aug.evaluation.invariance on that many
-    states of the first shift's episodes."""
+    snapshot at `frame`). (`rl-aug sweep --evaluate-shifts` runs this per run as a Ray task.) The invariance rows
+    are rl_aug.evaluation.invariance on `invariance_states` states of the first shift's episodes (none when 0)."""
     run_dir = Path(run_dir)
     policy = load_policy(run_dir, frame=frame)
     cfg, step, task = policy.config, policy.step, policy.config.task
@@ -44,8 +43,7 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
                               label=f"{task.name} {method_label(cfg)}",
                               run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
                               record=videos, progress=print, bar=bar)
-    if invariance_states <= 0:
-        return results
-    rows = invariance(*agent_probe(policy.agent), recorder.states().to(policy.agent.device), invariance_augs,
-                      seed=seed) if len(recorder.kept) >= 2 else []
-    return results, rows
+    if len(recorder.kept) < 2:  # invariance_states 0 (or fewer than 2 states seen): no report
+        return results, []
+    return results, invariance(*agent_probe(policy.agent), recorder.states().to(policy.agent.device),
+                               invariance_augs, seed=seed)

@@ -135,7 +135,7 @@ def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
     choose_backend()  # before the env layer is imported (rl_aug.agents.evaluate imports it): lazy on purpose
     from rl_aug.agents.evaluate import evaluate_run as evaluate
 
-    return evaluate(Path(run_dir), shifts, episodes=episodes)
+    return evaluate(Path(run_dir), shifts, episodes=episodes)[0]
 
 
 class SweepView(tune.Callback):

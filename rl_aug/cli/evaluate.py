@@ -135,14 +135,14 @@ def main(argv: list[str]) -> int:
     invariance_rows = {}
     for run_dir in args.runs:
         try:
-            got = evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed, assets_dir=args.assets_dir,
-                               videos=args.videos, bar=True, frame=args.frame,
-                               invariance_states=args.invariance_states, invariance_augs=augs)
+            got, rows = evaluate_run(run_dir, shifts, episodes=args.episodes, seed=args.seed,
+                                     assets_dir=args.assets_dir, videos=args.videos, bar=True, frame=args.frame,
+                                     invariance_states=args.invariance_states, invariance_augs=augs)
         except (FileNotFoundError, ValueError) as exc:  # ValueError: a shift that does not apply to the run's env
             print(f"rl-aug evaluate: {exc}", file=sys.stderr)
             return 2
         if args.invariance_states:
-            got, invariance_rows[str(run_dir)] = got
+            invariance_rows[str(run_dir)] = rows
         results += got
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}",
                  reps=args.reps)
