@@ -2,8 +2,9 @@
 
 Measures, on one CPU core (the process pins itself to core 0 unless --no-pin, so Mesa's llvmpipe
 renderer cannot spread over both cores: the figure is per core):
-1. render only: 84x84 frames/s of `mujoco.Renderer` at "default", "fast" and "minimal" quality on the same
-   states, and the mean absolute pixel difference (0-255 scale) of fast to default over the states of a rollout
+1. render only: 84x84 frames/s of the pixel wrappers' `SceneRenderer` (a `mujoco.Renderer`, no shifts) at
+   "default", "fast" and "minimal" quality on the same states, and the mean absolute pixel difference
+   (0-255 scale) of fast to default over the states of a rollout
    (minimal has no skybox or shadows: its frames are not meant to look like default's);
 2. the whole env: `envs.make(task, ...)` environment frames/s (agent steps x action repeat, physics,
    rendering, frame stack, shifts), over agent steps after a reset, and the cost of a reset.
@@ -34,36 +35,34 @@ SHIFTS = (None, "color_hard", "video_easy", "video_hard", "camera", "color_hard+
 
 def render_only(task: str, size: int, frames: int) -> dict:
     """Frames/s of bare 84x84 rendering at each quality, and the pixel difference fast vs default."""
+    import mujoco
+
     from rl_aug import envs
-    from rl_aug.wrappers.scene import RENDER_QUALITY, _make_renderer, apply_quality_flags
+    from rl_aug.wrappers.scene import SceneRenderer, find_mujoco
 
     env = envs.make(task, obs="state", seed=0)
     try:
-        physics = env.unwrapped._env.physics
-        model, data = physics.model.ptr, physics.data.ptr
+        model, data = find_mujoco(env)
         camera = envs.CAMERA_BY_DOMAIN.get(envs.parse_task(task)[0], 0)
         states = []
         env.reset(seed=0)
         rng = np.random.default_rng(0)
         for _ in range(50):
             env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
-            states.append((physics.data.qpos.copy(), physics.data.qvel.copy()))
+            states.append((data.qpos.copy(), data.qvel.copy()))
         out, images = {}, {}
         for quality in ("default", "fast", "minimal"):
-            renderer = _make_renderer(model, size, size, RENDER_QUALITY[quality])
+            # A renderer of the pixel wrappers with no shifts: update the scene, apply the quality's flags, draw.
+            renderer = SceneRenderer(env, size, size, camera, quality)
             try:
                 images[quality] = []
                 for qpos, qvel in states:  # the pixel comparison, and a warm-up
-                    physics.data.qpos[:], physics.data.qvel[:] = qpos, qvel
-                    physics.forward()
-                    renderer.update_scene(data, camera=camera)
-                    apply_quality_flags(renderer.scene, RENDER_QUALITY[quality])
-                    images[quality].append(renderer.render().astype(np.int16))
+                    data.qpos[:], data.qvel[:] = qpos, qvel
+                    mujoco.mj_forward(model, data)
+                    images[quality].append(renderer.render([]).astype(np.int16))
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(frames):
-                    renderer.update_scene(data, camera=camera)
-                    apply_quality_flags(renderer.scene, RENDER_QUALITY[quality])
-                    renderer.render()
+                    renderer.render([])
                 out[f"render_fps_{quality}"] = frames / (time.perf_counter() - start)
                 out[f"render_fps_per_cpu_s_{quality}"] = frames / (time.process_time() - cpu)
             finally:

@@ -66,9 +66,7 @@ def critic_gradient(agent: Any, strategy: Any, batch: Batch, step: int, precisio
     agent.precision = precision
     torch.manual_seed(seed)
     strategy.generator.manual_seed(seed)
-    views = strategy.views(batch)
-    target = strategy._target(agent, batch, views, step)
-    loss = strategy._critic_loss(agent, batch, views, target)[0]
+    loss = strategy.critic_loss(agent, batch, step)[0]  # draws the views, then the target, as `update` does
     params = critic_params(agent)
     grads = torch.autograd.grad(loss, params["all"])
     flat = [g.flatten() for g in grads]

@@ -194,9 +194,9 @@ def equivalence(shape: tuple[int, int, int], n: int, steps: int, device: str = "
     torch.manual_seed(1)
     ref_losses = [reference.update(b, step)["critic_loss"] for step, b in enumerate(batches, start=1)]
     for precision, channels_last in (("fp32", False), ("bf16", True)):
-        agent = copy.deepcopy(base)
-        agent.precision, agent.channels_last = precision, channels_last
-        agent._to_device()
+        # The same weights in this precision and memory format (the reference's copies are fp32, NCHW).
+        agent = build("sac", shape, precision=precision, channels_last=channels_last, device=device)
+        agent.load_state_dict(base.state_dict())
         strategy = make("svea", weak=roll_shift, strong=invert, seed=0)
         strategy.attach(agent)
         torch.manual_seed(1)

@@ -209,6 +209,22 @@ def test_drq_target_averages_k_views_and_critic_averages_m_views():
     assert torch.equal(agent.seen["actor_loss"][0], obs_views[:N])
 
 
+def test_critic_loss_is_the_loss_update_optimizes_and_steps_nothing():
+    agent, batch = FakeAgent(), make_batch()
+    strategy = DrQ(aug="shift(pad=1)", K=2, M=2, seed=0)
+    with pytest.raises(RuntimeError, match="attach"):
+        strategy.critic_loss(agent, batch, step=0)
+    strategy.attach(agent)
+    params = [p.detach().clone() for m in agent.named().values() for p in m.parameters()]
+    strategy.generator.manual_seed(1)
+    loss, metrics, _ = strategy.critic_loss(agent, batch, step=0)
+    after = [p.detach() for m in agent.named().values() for p in m.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(params, after)) and not agent.losses["critic"]
+    strategy.generator.manual_seed(1)  # the same views: update draws them from the generator in the same order
+    strategy.update(agent, batch, step=0)
+    assert agent.losses["critic"][0] == loss.item() == metrics["critic_total_loss"]
+
+
 def test_drq_actor_loss_uses_post_critic_networks_on_first_view():
     agent, batch = FakeAgent(), make_batch(1)
     aug = row_shift(OFFSETS_2N[:N])

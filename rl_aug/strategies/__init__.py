@@ -3,6 +3,7 @@
     strategy = rl_aug.strategies.make("svea", regularizers=["tangent_prop"])
     strategy.attach(agent)                          # once, after building the agent, before loading a checkpoint
     metrics = strategy.update(agent, batch, step)   # one full update
+    loss, metrics, _ = strategy.critic_loss(agent, batch, step)  # that update's critic loss, nothing stepped
     state = strategy.state_dict()                   # SODA heads, optimizer, generator
 
 Any agent speaking `ActorCritic` (protocol.py) works; a strategy lists what it misses at attach.

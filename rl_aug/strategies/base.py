@@ -205,8 +205,7 @@ class Strategy:
         metrics: dict[str, float] = {}
         views = self.views(batch)
 
-        target = self._target(agent, batch, views, step)
-        critic_loss, critic_metrics, group_features = self._critic_loss(agent, batch, views, target)
+        critic_loss, critic_metrics, group_features = self.critic_loss(agent, batch, step, views)
         metrics.update(critic_metrics)
         agent.optimize(critic_loss, "critic")
 
@@ -231,6 +230,19 @@ class Strategy:
         for role, auto in self.autos().items():
             metrics.update(auto.metrics(f"auto_{role}"))
         return metrics
+
+    def critic_loss(self, agent: Any, batch: Batch, step: int,
+                    views: Views | None = None) -> tuple[Tensor, dict[str, float], list[Tensor | None]]:
+        """The critic loss that `update(agent, batch, step)` optimizes, computed without stepping anything: the
+        weighted loss over the critic views against the mean target, its metrics, and each view group's detached
+        features. For inspecting the loss or its gradient (benchmarks/gradient_noise.py); `views`: those of
+        `self.views(batch)` already drawn (None: draw them here, from the generator as `update` does)."""
+        if self.generator is None:
+            raise RuntimeError(f"{self!r}: call strategy.attach(agent) once before critic_loss()")
+        if views is None:
+            views = self.views(batch)
+        target = self._target(agent, batch, views, step)
+        return self._critic_loss(agent, batch, views, target)
 
     def _target(self, agent: Any, batch: Batch, views: Views, step: int) -> Tensor:
         with torch.no_grad():
