@@ -45,7 +45,7 @@ def _section_classes() -> dict[str, type]:
     return {"dynamics": DynamicsConfig, "labels": LabelConfig, "bc": BCConfig}
 
 
-def _overrides(argv: list[str], example: str) -> DictConfig:
+def _overrides(argv: list[str], example: str, default: DictConfig) -> DictConfig:
     """The command line as a config: Hydra's grammar checks each item (a sweep or `+key` / `~key` is refused),
     the values are read as OmegaConf reads a dot-list, as in `rl-aug train`, and the keys checked (_check_keys)."""
     bad = [a for a in argv if "=" not in a]
@@ -59,7 +59,7 @@ def _overrides(argv: list[str], example: str) -> DictConfig:
             raise ConfigError(f"{item.text!r}: rl-aug ccil takes key=value overrides of the keys in "
                               "configs/ccil/default.yaml (+key and ~key are for rl-aug train)")
     cli = OmegaConf.from_dotlist(argv)
-    _check_keys(cli, defaults())
+    _check_keys(cli, default)
     return cli
 
 
@@ -87,8 +87,8 @@ def _check_keys(overrides: DictConfig, default: DictConfig) -> None:
 
 def load_config(argv: list[str]) -> DictConfig:
     """defaults <- task file <- command line; unknown keys raise ConfigError (with a suggestion)."""
-    cli = _overrides(argv, "task=pendulum")
     cfg = defaults()
+    cli = _overrides(argv, "task=pendulum", cfg)
     task_file = find_config(f"{cli.get('task', cfg.task)}.yaml", _dirs())
     if task_file is not None:
         task_cfg = OmegaConf.load(task_file)
@@ -105,7 +105,7 @@ def load_resume_config(run_dir: str | Path, argv: list[str]) -> DictConfig:
     if not saved_file.is_file():
         raise ConfigError(f"resume={run_dir}: expected the run directory of an earlier rl-aug ccil run (with "
                           f"config.yaml), found no {saved_file}")
-    cli = _overrides(argv, "seeds=[0,1,2]")
+    cli = _overrides(argv, "seeds=[0,1,2]", defaults())
     saved = OmegaConf.load(saved_file)
     cfg = OmegaConf.merge(saved, cli)
     cfg.out = str(run_dir)
