@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from rl_aug.agents.config import config_dirs, find_config
+from rl_aug.agents.config import check_type, config_diff, config_dirs, default_types, find_config
 from rl_aug.agents.overrides import ConfigError, parse
 
 METHODS = ("bc", "noisebc", "ccil", "bc_matched")
-# Keys read by this module on top of the dataclass fields of each section.
+# Keys the pipeline reads itself, on top of the dataclass fields of each section.
 EXTRA_KEYS = {"labels": {"epsilon_step_quantile"}, "bc": {"normalize_on"}}
+# How `rl-aug ccil` names the types that config.check_type expects (bc.lr=fast: "bc.lr: expected a number").
+WORDS = {(bool,): "true or false", (int,): "an int", (float, int): "a number", (str,): "a string",
+         (list, tuple): "a list"}
 
 
 def _dirs() -> list[Path]:
@@ -42,9 +45,9 @@ def _section_classes() -> dict[str, type]:
     return {"dynamics": DynamicsConfig, "labels": LabelConfig, "bc": BCConfig}
 
 
-def _overrides(argv: list[str], example: str) -> DictConfig:
+def _overrides(argv: list[str], example: str, default: DictConfig) -> DictConfig:
     """The command line as a config: Hydra's grammar checks each item (a sweep or `+key` / `~key` is refused),
-    and the values are read as OmegaConf reads a dot-list, as in `rl-aug train`."""
+    the values are read as OmegaConf reads a dot-list, as in `rl-aug train`, and the keys checked (_check_keys)."""
     bad = [a for a in argv if "=" not in a]
     if bad:
         raise ConfigError(f"expected key=value overrides (e.g. {example}), got {bad}")
@@ -55,22 +58,22 @@ def _overrides(argv: list[str], example: str) -> DictConfig:
         if item.kind != "set":
             raise ConfigError(f"{item.text!r}: rl-aug ccil takes key=value overrides of the keys in "
                               "configs/ccil/default.yaml (+key and ~key are for rl-aug train)")
-    return OmegaConf.from_dotlist(argv)
+    cli = OmegaConf.from_dotlist(argv)
+    _check_keys(cli, default)
+    return cli
 
 
-def _check_keys(overrides: DictConfig, default: DictConfig, where: str) -> None:
+def _check_keys(overrides: DictConfig, default: DictConfig) -> None:
     """Every key of ``overrides`` must exist in the defaults (or the section's dataclass); suggest near misses."""
     classes = _section_classes()
     for key in overrides:
-        known = set(default)
-        if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+        if key not in default:
+            close = difflib.get_close_matches(str(key), sorted(default), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown option {where}{key!r} (in {where.rstrip('.') or 'the top level'}){hint} "
-                              f"Known: {sorted(known)}")
+            raise ConfigError(f"unknown option {key!r} (in the top level){hint} Known: {sorted(default)}")
         if isinstance(default[key], DictConfig):
             if not isinstance(overrides[key], DictConfig):
-                raise ConfigError(f"{where}{key} is a section; set its keys as {key}.<name>=value, got "
+                raise ConfigError(f"{key} is a section; set its keys as {key}.<name>=value, got "
                                   f"{key}={overrides[key]!r}")
             section_known = set(default[key]) | EXTRA_KEYS.get(key, set())
             if key in classes:
@@ -84,28 +87,14 @@ def _check_keys(overrides: DictConfig, default: DictConfig, where: str) -> None:
 
 def load_config(argv: list[str]) -> DictConfig:
     """defaults <- task file <- command line; unknown keys raise ConfigError (with a suggestion)."""
-    cli = _overrides(argv, "task=pendulum")
     cfg = defaults()
-    _check_keys(cli, cfg, "")
+    cli = _overrides(argv, "task=pendulum", cfg)
     task_file = find_config(f"{cli.get('task', cfg.task)}.yaml", _dirs())
     if task_file is not None:
         task_cfg = OmegaConf.load(task_file)
-        _check_keys(task_cfg, cfg, "")
+        _check_keys(task_cfg, cfg)
         cfg = OmegaConf.merge(cfg, task_cfg)
     return OmegaConf.merge(cfg, cli)
-
-
-def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two plain config dicts."""
-    keys = dict.fromkeys([*saved, *new])
-    out = []
-    for key in keys:
-        a, b = saved.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key} ({a!r} -> {b!r})")
-    return out
 
 
 def load_resume_config(run_dir: str | Path, argv: list[str]) -> DictConfig:
@@ -116,8 +105,7 @@ def load_resume_config(run_dir: str | Path, argv: list[str]) -> DictConfig:
     if not saved_file.is_file():
         raise ConfigError(f"resume={run_dir}: expected the run directory of an earlier rl-aug ccil run (with "
                           f"config.yaml), found no {saved_file}")
-    cli = _overrides(argv, "seeds=[0,1,2]")
-    _check_keys(cli, defaults(), "")
+    cli = _overrides(argv, "seeds=[0,1,2]", defaults())
     saved = OmegaConf.load(saved_file)
     cfg = OmegaConf.merge(saved, cli)
     cfg.out = str(run_dir)
@@ -125,7 +113,7 @@ def load_resume_config(run_dir: str | Path, argv: list[str]) -> DictConfig:
     for plain in (before, after):
         plain.pop("seeds", None)
         plain.pop("out", None)
-    changed = _differences(before, after)
+    changed = [f"{key} ({old!r} -> {new!r})" for key, old, new in config_diff(before, after)]
     if changed:
         raise ConfigError(f"resume={run_dir}: a resumed run keeps its config (only seeds may change), got changes "
                           f"to {', '.join(changed)}; start a new run (out=...) for another config")
@@ -150,46 +138,30 @@ def from_command_line(argv: list[str]) -> tuple[DictConfig, bool]:
     return load_config(argv), False
 
 
-def dataclass_from(cls: type, section: DictConfig | None, drop: tuple[str, ...] = ()) -> Any:
-    """The dataclass `cls` (DynamicsConfig, LabelConfig, BCConfig) built from a config section, its values type-checked
-    by field; `drop`: the section's keys the pipeline reads itself (EXTRA_KEYS)."""
+def dataclass_from(name: str, section: DictConfig | None, seed: int = 0) -> Any:
+    """The dataclass of section `name` (dynamics: DynamicsConfig, labels: LabelConfig, bc: BCConfig) built from
+    the config section for `seed`, without the keys the pipeline reads itself (EXTRA_KEYS). Each value is
+    type-checked against its field's default, so `bc.lr=fast` fails here, not at the optimizer after minutes of
+    dynamics training; a null is left to the dataclass (the yaml writes null for "off")."""
+    cls = _section_classes()[name]
     values = OmegaConf.to_container(section, resolve=True) if section is not None else {}
-    for key in drop:
+    for key in EXTRA_KEYS.get(name, ()):
         values.pop(key, None)
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} option(s) {unknown}; known: {sorted(names)}")
-    section_name = {c: n for n, c in _section_classes().items()}.get(cls, cls.__name__)
     for f in fields(cls):
-        if f.name in values:
-            _check_type(f"{section_name}.{f.name}", f.default, values[f.name])
+        if values.get(f.name) is not None:
+            key = f"{name}.{f.name}"
+            check_type(key, values[f.name], default_types(key, f.default), WORDS.__getitem__)
     for key, value in values.items():
         if isinstance(value, list):
             values[key] = tuple(value)
     try:
-        return cls(**values)
+        return cls(**{**values, "seed": seed})
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{cls.__name__}: {exc}") from exc
-
-
-def _check_type(key: str, default: Any, value: Any) -> None:
-    """A value of a dataclass field with a bool / int / float / str default must be of that kind (an int is a fine
-    float): otherwise `bc.lr=fast` would reach the optimizer and fail there, after minutes of dynamics training."""
-    if default is None or value is None or isinstance(default, (tuple, list, dict)):
-        return
-    if isinstance(default, bool):
-        ok, wanted = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, wanted = _is_int(value), "an int"
-    elif isinstance(default, float):
-        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    elif isinstance(default, str):
-        ok, wanted = isinstance(value, str), "a string"
-    else:
-        return
-    if not ok:
-        raise ConfigError(f"{key}: expected {wanted}, got {type(value).__name__} {value!r}")
 
 
 def _is_int(value: Any) -> bool:
@@ -198,11 +170,8 @@ def _is_int(value: Any) -> bool:
 
 def validate_config(cfg: DictConfig) -> None:
     """Check values before anything runs; raise ConfigError naming what was expected and what came."""
-    from rl_aug.agents.bc import BCConfig
     from rl_aug.agents.ccil_evaluation import UNBOUNDED
     from rl_aug.envs.ccil.tasks import TASKS
-
-    from rl_aug.ccil import DynamicsConfig, LabelConfig
 
     if cfg.task not in TASKS:
         close = difflib.get_close_matches(str(cfg.task), sorted(TASKS), n=1)
@@ -229,10 +198,10 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"unknown method(s) {unknown}; expected a subset of {list(METHODS)}")
     if "bc_matched" in methods and "ccil" not in methods:
         raise ConfigError("method bc_matched trains for as many steps as CCIL's BC: it needs ccil in methods too")
-    dataclass_from(BCConfig, cfg.bc, drop=("normalize_on",))
+    dataclass_from("bc", cfg.bc)
     if cfg.bc.normalize_on not in ("train", "demos"):
         raise ConfigError(f"bc.normalize_on must be 'train' or 'demos', got {cfg.bc.normalize_on!r}")
-    dataclass_from(DynamicsConfig, cfg.dynamics)
-    dataclass_from(LabelConfig, cfg.labels, drop=("epsilon_step_quantile",))
+    dataclass_from("dynamics", cfg.dynamics)
+    dataclass_from("labels", cfg.labels)
 
 

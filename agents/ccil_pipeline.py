@@ -17,7 +17,6 @@ import difflib
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,10 @@ from rl_aug.agents.bc import BCConfig, train_bc
 from rl_aug.agents.ccil_config import ConfigError, dataclass_from, validate_config
 from rl_aug.agents.ccil_evaluation import evaluate
 from rl_aug.agents.ccil_report import write_plots, write_tables
+from rl_aug.agents.config import new_run_dir
 from rl_aug.envs.ccil.tasks import CCILTask, get_task
 
-from rl_aug.ccil import DynamicsConfig, LabelConfig, generate_labels, train_dynamics
+from rl_aug.ccil import generate_labels, train_dynamics
 from rl_aug.ccil.data import DemoFormatError, Demonstrations, load_demos, save_npz_atomic
 
 
@@ -41,12 +41,10 @@ def _save_seed(out: Path, seed: int, returns: dict[str, np.ndarray], info: dict)
                     **{f"returns_{m}": r for m, r in returns.items()})
 
 
-def _plain_number(value: Any) -> int | float:
-    """json.dumps fallback for numpy scalars (label counts stay ints, losses floats)."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
+def _plain_number(value: Any) -> Any:
+    """json.dumps fallback for numpy scalars: their Python value (label counts stay ints, losses floats)."""
+    if isinstance(value, np.generic):
+        return value.item()
     raise TypeError(f"cannot store {type(value).__name__} in a seed file")
 
 
@@ -62,14 +60,13 @@ def _load_seed(out: Path, seed: int) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def _new_run_dir(cfg: DictConfig) -> Path:
-    if cfg.out:
-        out = Path(cfg.out)
-        if out.exists() and any(out.iterdir()):
-            raise ConfigError(f"run directory {out} exists and is not empty; choose another out=, or continue "
-                              f"that run with resume={out}")
-    else:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / "ccil" / f"{cfg.task}-{stamp}"
+    """out= (refused when it holds a run), or a new runs/ccil/<task>-<UTC time>."""
+    if not cfg.out:
+        return new_run_dir(Path("runs") / "ccil", f"{cfg.task}-")
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"run directory {out} exists and is not empty; choose another out=, or continue "
+                          f"that run with resume={out}")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -79,8 +76,7 @@ def _log(cfg: DictConfig, message: str) -> None:
 
 
 def _bc_config(cfg: DictConfig, method: str, seed: int) -> BCConfig:
-    bc_cfg = dataclass_from(BCConfig, cfg.bc, drop=("normalize_on",))
-    bc_cfg.seed = seed
+    bc_cfg = dataclass_from("bc", cfg.bc, seed)
     if method == "noisebc":
         bc_cfg.noise_fraction = float(cfg.noisebc.noise_fraction)
         bc_cfg.noise_scale = float(cfg.noisebc.noise_scale)
@@ -94,8 +90,7 @@ def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: 
     pipeline's and benchmarks/ccil_pixels.py's): (labeled data, info with dynamics_seconds, dynamics_loss,
     label_stats, epsilon). `log(message)` gets the progress lines."""
     info: dict = {}
-    dyn_cfg = dataclass_from(DynamicsConfig, cfg.dynamics)
-    dyn_cfg.seed = seed
+    dyn_cfg = dataclass_from("dynamics", cfg.dynamics, seed)
     start = time.time()
     log(f"seed {seed}: dynamics ({dyn_cfg.epochs} epochs, lipschitz {dyn_cfg.lipschitz}) ...")
     model, dyn_hist = train_dynamics(demos.observations, demos.actions, demos.next_observations, dyn_cfg)
@@ -103,12 +98,11 @@ def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: 
     info["dynamics_loss"] = dyn_hist["mse"]
     log(f"seed {seed}: dynamics done in {info['dynamics_seconds']:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
     label_section = OmegaConf.to_container(cfg.labels, resolve=True)
-    quantile = label_section.pop("epsilon_step_quantile", None)
+    quantile = label_section.get("epsilon_step_quantile")
     if label_section.get("epsilon") is None and quantile is not None:
         steps = np.linalg.norm(demos.next_observations - demos.observations, axis=1)
         label_section["epsilon"] = float(np.quantile(steps, quantile))
-    label_cfg = dataclass_from(LabelConfig, OmegaConf.create(label_section))
-    label_cfg.seed = seed
+    label_cfg = dataclass_from("labels", OmegaConf.create(label_section), seed)
     env = task.make_env()
     low, high = env.action_space.low, env.action_space.high
     env.close()

@@ -7,21 +7,14 @@ a stopped run leaves a partial table that says so.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    """rows (dicts with the same keys, in order of first appearance) as a CSV file."""
-    fields_ = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields_)
-        writer.writeheader()
-        writer.writerows(rows)
+from rl_aug.evaluation.aggregate import paired_difference as _paired
+from rl_aug.evaluation.report import _write_csv  # atomic: a stopped run leaves no half-written table
 
 
 def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict[str, tuple[float, float]]:
@@ -36,9 +29,7 @@ def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict
 def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float | list[float]]:
     """rl_aug.evaluation.aggregate.paired_difference (per-seed a_i - b_i, mean, standard error with ddof 1, nan
     with one seed) as the dict the CCIL tables and results files use."""
-    from rl_aug.evaluation.aggregate import paired_difference as paired
-
-    d = paired(a, b)
+    d = _paired(a, b)
     return {"diffs": d.diffs.tolist(), "mean": d.mean, "se": d.se, "n": len(d.diffs)}
 
 

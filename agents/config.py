@@ -15,7 +15,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -107,10 +109,10 @@ def agent_classes() -> dict[str, type]:
 
 
 def registered_strategies() -> list[str]:
-    """Strategy names rl_aug.strategies can build (empty if the registry is missing)."""
+    """Strategy names rl_aug.strategies can build."""
     from rl_aug import strategies
 
-    return list(strategies.available()) if hasattr(strategies, "available") else []
+    return list(strategies.available())
 
 
 def available(group: str, config_dir: ConfigDirs = None) -> list[str]:
@@ -121,6 +123,14 @@ def available(group: str, config_dir: ConfigDirs = None) -> list[str]:
     return sorted(names)
 
 
+def _load_mapping(path: Path) -> DictConfig:
+    """A group or preset file: a YAML mapping (ConfigError naming the file otherwise)."""
+    node = OmegaConf.load(path)
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
+    return node
+
+
 def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
     path = find_config(f"{group}/{choice}.yaml", dirs)
     if path is None and group == "strategy" and choice in registered_strategies():
@@ -129,10 +139,7 @@ def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
         options = ", ".join(available(group, dirs)) or "(none)"
         where = ", ".join(str(d / group) for d in dirs)
         raise ConfigError(f"unknown {group} {choice!r}: expected one of {options} (files in {where})")
-    node = OmegaConf.load(path)
-    if not isinstance(node, DictConfig):
-        raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
-    return node
+    return _load_mapping(path)
 
 
 def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
@@ -169,14 +176,7 @@ def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
     merged over the group files and under the command line (e.g. agent=drqv2 gets DrQ-v2's action repeat,
     schedules and per-task overrides, and `rad` unless a strategy is named)."""
     found = [find_config(f"preset/{agent}/{name}.yaml", dirs) for name in ("_default", task)]
-    nodes = []
-    for path in found:
-        if path is not None:
-            node = OmegaConf.load(path)
-            if not isinstance(node, DictConfig):
-                raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
-            nodes.append(node)
-    return nodes
+    return [_load_mapping(path) for path in found if path is not None]
 
 
 def _strategy_preset(agent: str, strategy: str, dirs: list[Path]) -> list[DictConfig]:
@@ -394,29 +394,59 @@ def _type_name(expected: Any) -> str:
     return "null" if expected is type(None) else expected.__name__
 
 
-def _check_value(where: str, value: Any, default: Any) -> None:
-    """A value must have the type of the constructor's default (an int is a fine float; None default: any)."""
-    if default is None or default is inspect.Parameter.empty:
+# The types a value may have, by the type of its default (the first match: a bool is also an int); an int is a fine
+# float and a list a fine tuple (YAML has no tuples).
+_TYPES_OF_DEFAULT: tuple[tuple[type | tuple[type, ...], tuple[type, ...]], ...] = (
+    (bool, (bool,)), (int, (int,)), (float, (float, int)), (str, (str,)), ((tuple, list), (list, tuple)))
+
+
+def default_types(where: str, default: Any) -> tuple[type, ...] | None:
+    """The types a value of `where` may have, read from its default (an agent constructor's, a CCIL dataclass
+    field's); None where the default says nothing (None, no default, another type): any value then."""
+    if isinstance(default, str) and where.endswith("stddev_schedule"):
+        return (str, int, float)  # DrQ-v2's schedule: a spec like linear(1.0,0.1,100000), or a constant
+    return next((types for kind, types in _TYPES_OF_DEFAULT if isinstance(default, kind)), None)
+
+
+def check_type(where: str, value: Any, expected: type | tuple[type, ...] | None,
+               words: Callable[[tuple[type, ...]], str] = _type_name) -> None:
+    """ConfigError unless `value` has one of the `expected` types (None: any value); a bool passes only where bool
+    is expected (true is no int). The one value check of the training and the CCIL configs; `words` names the
+    types: Python's names for `rl-aug train` (agent.lr: expected float or int), words for `rl-aug ccil`."""
+    if expected is None:
         return
-    expected: tuple[type, ...]
-    if isinstance(default, bool):
-        expected = (bool,)
-    elif isinstance(default, int):
-        expected = (int,)
-    elif isinstance(default, float):
-        expected = (float, int)
-    elif isinstance(default, str):
-        expected = (str, int, float) if where.endswith("stddev_schedule") else (str,)
-    elif isinstance(default, (tuple, list)):
-        expected = (list, tuple)
-    else:
-        return
-    if isinstance(value, bool) and bool not in expected:
-        ok = False
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        raise ConfigError(f"{where}: expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ConfigError(f"{where}: expected {words(types)}, got {type(value).__name__} {value!r}")
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def config_diff(saved: Any, now: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, saved value, current value) for each leaf that differs between two config containers; a key
+    only one side has shows `absent` on the other. What a resume refuses to change (training and CCIL)."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in [*saved, *(k for k in now if k not in saved)]
+                for d in config_diff(saved.get(k, _ABSENT), now.get(k, _ABSENT), f"{prefix}.{k}" if prefix else str(k))]
+    return [] if saved == now else [(prefix, saved, now)]
+
+
+def new_run_dir(parent: Path, prefix: str = "") -> Path:
+    """A new folder `parent/<prefix><UTC time>`, created; `-2`, `-3`, ... appended when a run started in the same
+    second took the name, so a run never writes into another's folder."""
+    stamp = f"{prefix}{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+    run, suffix = parent / stamp, 1
+    while run.exists():
+        suffix += 1
+        run = parent / f"{stamp}-{suffix}"
+    run.mkdir(parents=True)
+    return run
 
 
 def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:
@@ -436,13 +466,11 @@ def check(cfg: DictConfig) -> None:
     valid = sorted([k for k in params if k not in ("obs_shape", "action_dim", "device")] + list(AGENT_LOOP_KEYS))
     for key, value in OmegaConf.to_container(cfg.agent, resolve=True).items():  # type: ignore[union-attr]
         if key in AGENT_LOOP_KEYS:
-            expected = AGENT_LOOP_KEYS[key]
-            if not isinstance(value, expected) or isinstance(value, bool):
-                raise ConfigError(f"agent.{key}: expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+            check_type(f"agent.{key}", value, AGENT_LOOP_KEYS[key])
             continue
         if key not in params or key in ("obs_shape", "action_dim", "device"):
             raise ConfigError(f"unknown key agent.{key} for agent {name!r}: valid keys are {', '.join(valid)}")
-        _check_value(f"agent.{key}", value, params[key].default)
+        check_type(f"agent.{key}", value, default_types(f"agent.{key}", params[key].default))
     from rl_aug.agents.base import check_hyperparameters
 
     try:
@@ -455,9 +483,8 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(f"agent.precision: expected auto, bf16 or fp32, got {cfg.agent.precision!r}")
     if cfg.seed < 0:  # numpy's seeding refuses a negative seed, deep inside the first reset
         raise ConfigError(f"seed: expected an int >= 0, got {cfg.seed}")
-    for key in ("frames",):
-        if cfg[key] <= 0:
-            raise ConfigError(f"{key}: expected a positive number of env frames, got {cfg[key]}")
+    if cfg.frames <= 0:
+        raise ConfigError(f"frames: expected a positive number of env frames, got {cfg.frames}")
     if cfg.task.action_repeat < 1:
         raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
     check_frames(int(cfg.frames), int(cfg.task.action_repeat))

@@ -37,7 +37,9 @@ class ConfigError(UserInputError):
 
 _PARSER = OverridesParser.create()
 _RANGE = re.compile(r"^(\d+)-(\d+)$")  # seed=1-5: inclusive, as DrQ-style launch scripts write seed ranges
-_PREFIX = {OverrideType.CHANGE: "", OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}
+_KINDS = {OverrideType.CHANGE: "set", OverrideType.ADD: "add", OverrideType.FORCE_ADD: "force_add",
+          OverrideType.DEL: "delete"}
+_PREFIX = {"set": "", "add": "+", "force_add": "++", "delete": "~"}  # how each kind is written on the command line
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,7 @@ def parse(items: list[str]) -> list[Item]:
                                   f"(e.g. agent=sac seed=1,2 with -m), got {item!r}")
             out.append(Item("set", key, item, value))
             continue
-        kind = {OverrideType.CHANGE: "set", OverrideType.ADD: "add", OverrideType.FORCE_ADD: "force_add",
-                OverrideType.DEL: "delete"}[o.type]
+        kind = _KINDS[o.type]
         if o.package is not None:
             raise ConfigError(f"packages (`group@pkg=...`) are not supported here, got {item!r}")
         if (kind == "set" and "=" not in item) or not o.key_or_group:
@@ -82,7 +83,7 @@ def parse(items: list[str]) -> list[Item]:
                 raise ConfigError(f"the sweep {item!r} is empty: it gives no value to run")
             out.append(Item(kind, o.key_or_group, item, None, values))
             continue
-        value = o.value() if kind != "delete" or o.value() is not None else None
+        value = o.value()
         match = _RANGE.match(value) if isinstance(value, str) and kind != "delete" else None
         if match:
             first, last = int(match[1]), int(match[2])
@@ -99,13 +100,8 @@ def expand(items: list[str]) -> list[list[str]]:
     """The runs of a multirun: the product of every sweep (the first sweep varies slowest, as Hydra's basic
     sweeper), each run a list of plain overrides. Without sweeps: one run."""
     parsed = parse(items)
-    choices = [[f"{_PREFIX[_type(it)]}{it.key}={v}" for v in it.sweep] if it.sweep else [it.text] for it in parsed]
+    choices = [[f"{_PREFIX[it.kind]}{it.key}={v}" for v in it.sweep] if it.sweep else [it.text] for it in parsed]
     return [list(run) for run in itertools.product(*choices)]
-
-
-def _type(item: Item) -> OverrideType:
-    return {"set": OverrideType.CHANGE, "add": OverrideType.ADD, "force_add": OverrideType.FORCE_ADD,
-            "delete": OverrideType.DEL}[item.kind]
 
 
 def swept_keys(items: list[str]) -> list[str]:

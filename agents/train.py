@@ -37,7 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from rl_aug.agents import checkpoint, provenance, run_lock
 from rl_aug.agents import config as configs
 from rl_aug.agents.callbacks import check_callbacks
-from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, strategy_kwargs
+from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, config_diff, strategy_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
 from rl_aug.host_memory import keep_freed_memory
@@ -74,23 +74,6 @@ def make_strategy(cfg: DictConfig) -> Any:
 def derived_seed(*parts: int) -> int:
     """An independent 32-bit seed for a (seed, stream, index...) tuple."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-class _Absent:
-    def __repr__(self) -> str:
-        return "absent"
-
-
-_ABSENT = _Absent()
-
-
-def config_diff(saved: Any, now: Any, prefix: str) -> list[tuple[str, Any, Any]]:
-    """(dotted key, saved value, current value) for each leaf that differs between two config containers; a key
-    only one side has shows `absent` on the other."""
-    if isinstance(saved, dict) and isinstance(now, dict):
-        return [d for k in [*saved, *(k for k in now if k not in saved)]
-                for d in config_diff(saved.get(k, _ABSENT), now.get(k, _ABSENT), f"{prefix}.{k}")]
-    return [] if saved == now else [(prefix, saved, now)]
 
 
 RESULT_FILE = "result.json"

@@ -9,7 +9,6 @@ under --out, so an earlier report is never overwritten.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib.util
 from pathlib import Path
 
@@ -36,14 +35,10 @@ GALLERY_SPECS = [
 
 
 def _new_run_dir(root: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run = root / stamp
-    suffix = 1
-    while run.exists():
-        suffix += 1
-        run = root / f"{stamp}-{suffix}"
-    run.mkdir(parents=True)
-    return run
+    """root/<UTC time>, as `rl-aug ccil` names its runs (one helper: rl_aug.agents.config.new_run_dir)."""
+    from rl_aug.agents.config import new_run_dir  # lazy: needs the [train] extra ([eval] installs it)
+
+    return new_run_dir(root)
 
 
 def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
