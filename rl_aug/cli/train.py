@@ -99,16 +99,13 @@ def _print_cfg(argv: list[str], config_dirs: list[str], multirun: bool) -> int:
 def _one_run(argv: list[str], config_dirs: list[str]) -> int:
     """One run; a bad config or run directory is answered here, as exit 2, so that `-m` can say which run failed."""
     from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer, end_line, start_line
 
     try:
         cfg = compose(argv, config_dirs)
-        from rl_aug.agents.train import Trainer
-
         trainer = Trainer(cfg, overrides=argv)
     except (UserInputError, FileExistsError, FileNotFoundError) as exc:
         return refuse("train", exc)
-    from rl_aug.agents.train import end_line, start_line
-
     print(start_line(trainer), flush=True)
     try:
         result = trainer.run()
@@ -124,7 +121,6 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from rl_aug.agents.config import ConfigError
     from rl_aug.agents.sweep import base_dir, plan
 
     try:
@@ -132,7 +128,7 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
         base = Path(given) if given else (
             Path("runs") / "multirun" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
         jobs = plan(argv, base, config_dirs)
-    except ConfigError as exc:
+    except UserInputError as exc:  # ConfigError: answered under the prefix of -m
         return refuse("train -m", exc)
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
     for n, job in enumerate(jobs):
