@@ -2,16 +2,19 @@
 
 Each subcommand lives in its own module of this package and is imported only when it runs, so
 `rl-aug --help` stays fast and `import rl_aug` never pulls agents/ or envs/.
-A subcommand's entry point takes the remaining arguments (a list of strings) and returns an exit code.
+A subcommand's entry point takes the remaining arguments (a list of strings) and returns an exit code; decorated
+with `command`, it raises a user's bad input (rl_aug.errors.UserInputError) and `refuse` answers it.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from rl_aug import __version__, gl
 from rl_aug.errors import UserInputError, one_line
@@ -27,21 +30,51 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ccil": ("rl_aug.cli.ccil:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
     "shifts": ("rl_aug.cli.shifts:main", "write a PNG grid of one state under every generalization shift"),
 }
+Main = Callable[[list[str]], int]  # a subcommand's entry point
+DMCGB_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"  # DMC-GB's evaluation set, as --shifts
 
 
-def count(low: int) -> Callable[[str], int]:
-    """An argparse `type` for counts: an int >= low, or argparse's usage error naming what was expected."""
-    def parse(text: str) -> int:
+def at_least(low: int, kind: Callable[[str], float] = int) -> Callable[[str], Any]:
+    """An argparse `type` for counts (an int >= low) or, with kind=float, amounts (a number >= low, not NaN): the
+    value, or argparse's usage error naming what was expected."""
+    what = "an int" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text!r}") from None
+        if not value >= low:  # written so that NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text}")
         return value
 
-    parse.__name__ = f"int >= {low}"
+    parse.__name__ = f"{what} >= {low}"
     return parse
+
+
+def refuse(subcommand: str, problem: BaseException | str) -> int:
+    """How every subcommand answers a user's input or setup error: one line `rl-aug <subcommand>: <message>` on
+    stderr and exit code 2, no traceback."""
+    text = one_line(problem) if isinstance(problem, BaseException) else problem
+    print(f"rl-aug {subcommand}: {text}", file=sys.stderr)
+    return 2
+
+
+def command(subcommand: str) -> Callable[[Main], Main]:
+    """Decorates a subcommand's `main`: a UserInputError or MissingExtra raised inside is answered by `refuse`, so
+    the subcommand raises its input errors instead of printing them, and answers the same whether the dispatcher or
+    a test or script calls its `main`."""
+    def wrap(main: Main) -> Main:
+        @functools.wraps(main)
+        def run(argv: list[str]) -> int:
+            try:
+                return main(argv)
+            except (MissingExtra, UserInputError) as exc:
+                return refuse(subcommand, exc)
+
+        return run
+
+    return wrap
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -53,12 +86,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
         return text if "(default" in text else str(super()._get_help_string(action))
 
 
-def version() -> str:
-    """rl_aug.__version__: the version of the code that runs (a source checkout on PYTHONPATH may differ from the
-    installed distribution's metadata); tests/test_cli.py keeps it equal to pyproject.toml's."""
-    return __version__
-
-
 def _parser() -> argparse.ArgumentParser:
     lines = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(
@@ -67,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"subcommands:\n{lines}\n\nrun `rl-aug <subcommand> --help` for its options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"rl-aug {version()}")
+    # rl_aug.__version__: the version of the code that runs (a source checkout on PYTHONPATH may differ from the
+    # installed distribution's metadata); tests/test_cli.py keeps it equal to pyproject.toml's.
+    parser.add_argument("--version", action="version", version=f"rl-aug {__version__}")
     parser.add_argument("subcommand", choices=sorted(SUBCOMMANDS), metavar="subcommand")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -101,14 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
         return int(getattr(module, func_name)(args.args) or 0)
-    except (MissingExtra, UserInputError) as exc:  # a user's input or setup: one line, exit 2, no traceback
-        print(f"rl-aug {args.subcommand}: {one_line(exc)}", file=sys.stderr)
-        return 2
+    except (MissingExtra, UserInputError) as exc:  # raised as the subcommand's module is imported (`command`)
+        return refuse(args.subcommand, exc)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top in EXTRA_OF:  # an optional dependency imported directly somewhere below
-            print(f"rl-aug {args.subcommand}: {hint(top, f'rl-aug {args.subcommand}')}", file=sys.stderr)
-            return 2
+            return refuse(args.subcommand, hint(top, f"rl-aug {args.subcommand}"))
         raise
     except BrokenPipeError:  # `rl-aug augment list | head`: the reader left; stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rl_aug import augment
-from rl_aug.cli import count
+from rl_aug.cli import at_least, command
 from rl_aug.errors import InputFileError, UserInputError, blame_input, one_line
 
 
@@ -49,6 +49,7 @@ def _apply(spec: str, image: Path, out: Path, seed: int, copies: int) -> int:
     return 0
 
 
+@command("augment")
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="rl-aug augment", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -58,7 +59,7 @@ def main(argv: list[str]) -> int:
     apply.add_argument("--image", type=Path, required=True)
     apply.add_argument("--out", type=Path, required=True)
     apply.add_argument("--seed", type=int, default=0)
-    apply.add_argument("--copies", type=count(1), default=4)
+    apply.add_argument("--copies", type=at_least(1), default=4)
     args = parser.parse_args(argv)
     if args.action == "list":
         return _list()

@@ -18,7 +18,8 @@ This module is a shell over the library: agents/ccil_config.py (the config), age
 from __future__ import annotations
 
 import json
-import sys
+
+from rl_aug.cli import command, refuse
 
 
 def help_text() -> str:
@@ -46,22 +47,20 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+@command("ccil")
 def main(argv: list[str]) -> int:
     """Run the pipeline for a command line; 2 (one line on stderr) for a bad input, 0 after printing the report."""
     if argv and argv[0] in ("-h", "--help"):
         print(help_text())
         return 0
-    from rl_aug.agents.ccil_config import ConfigError, from_command_line
+    from rl_aug.agents.ccil_config import from_command_line
     from rl_aug.agents.ccil_pipeline import run
-    from rl_aug.ccil.data import DemoFormatError
 
     try:
         cfg, resume = from_command_line(argv)
         out, _summary = run(cfg, resume=resume)
-    except (ConfigError, DemoFormatError, FileNotFoundError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"rl-aug ccil: {message}", file=sys.stderr)
-        return 2
+    except (FileNotFoundError, KeyError) as exc:  # a missing demo file, an unknown task: not UserInputErrors
+        return refuse("ccil", exc)
     print((out / "results.md").read_text())
     print(f"[ccil {cfg.task}] run directory: {out}", flush=True)
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rl_aug import augment, envs
-from rl_aug.cli import count
+from rl_aug.cli import HelpFormatter, at_least, command
 
 GALLERY_SPECS = [
     "none",
@@ -54,7 +54,7 @@ def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
         env.close()
 
 
-def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> list[str]:
+def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> None:
     """One row per augmentation spec, `samples` augmented copies per row (last frame of the stack shown)."""
     import matplotlib  # lazy: the [eval] extra, and slow to import
 
@@ -74,7 +74,6 @@ def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> list[
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return GALLERY_SPECS
 
 
 def _speed_table(batch: int, repeats: int) -> list[tuple[str, float]] | None:
@@ -89,19 +88,20 @@ def _speed_table(batch: int, repeats: int) -> list[tuple[str, float]] | None:
     return list(ms.items())
 
 
+@command("demo")
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="rl-aug demo", description=__doc__.splitlines()[0])
-    d = " (default: %(default)s)"
+    parser = argparse.ArgumentParser(prog="rl-aug demo", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/demo"),
-                        help="parent of the new run directory, named by date and time" + d)
-    parser.add_argument("--task", default="walker-walk", help="dm_control task to render, e.g. cartpole-swingup" + d)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the task, the random actions and the augmentations" + d)
-    parser.add_argument("--steps", type=count(0), default=30, help="random actions before the frame stack is taken" + d)
-    parser.add_argument("--samples", type=count(1), default=6, help="augmented copies per gallery row" + d)
-    parser.add_argument("--speed-batch", type=count(1), default=128,
-                        help="batch size of the quick speed table (N x 9x84x84 uint8)" + d)
-    parser.add_argument("--speed-repeats", type=count(0), default=5,
-                        help="timed calls per op in the speed table; 0 skips the table" + d)
+                        help="parent of the new run directory, named by date and time")
+    parser.add_argument("--task", default="walker-walk", help="dm_control task to render, e.g. cartpole-swingup")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the task, the random actions and the augmentations")
+    parser.add_argument("--steps", type=at_least(0), default=30, help="random actions before the frame stack is taken")
+    parser.add_argument("--samples", type=at_least(1), default=6, help="augmented copies per gallery row")
+    parser.add_argument("--speed-batch", type=at_least(1), default=128,
+                        help="batch size of the quick speed table (N x 9x84x84 uint8)")
+    parser.add_argument("--speed-repeats", type=at_least(0), default=5,
+                        help="timed calls per op in the speed table; 0 skips the table")
     args = parser.parse_args(argv)
 
     obs = render_frame_stack(args.task, args.seed, args.steps)  # first: a bad --task leaves no empty run dir

@@ -15,45 +15,42 @@ extra episode; `--invariance-states 0` skips it. A shell over rl_aug.agents.eval
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from rl_aug.agents.evaluate import evaluate_run
 from rl_aug.augment import parse
-from rl_aug.cli import HelpFormatter, count
+from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, refuse
 from rl_aug.errors import UserInputError, blame_input
 from rl_aug.evaluation import episode_seeds, write_report
 from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS, write_invariance
 from rl_aug.evaluation.report import read_returns
 from rl_aug.wrappers.shifts import parse_shift
 
-DEFAULT_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"
-
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rl-aug evaluate", description=__doc__.splitlines()[0],
                                 formatter_class=HelpFormatter)
     p.add_argument("runs", nargs="+", type=Path, help="run directories written by `rl-aug train`")
-    p.add_argument("--shifts", default=DEFAULT_SHIFTS,
+    p.add_argument("--shifts", default=DMCGB_SHIFTS,
                    help="comma-separated; 'train' is the training distribution, '+' combines shifts")
-    p.add_argument("--episodes", type=count(1), default=10, help="episodes per run and shift (DMC-GB: 10 per seed)")
-    p.add_argument("--frame", type=count(1), default=None,
+    p.add_argument("--episodes", type=at_least(1), default=10, help="episodes per run and shift (DMC-GB: 10 per seed)")
+    p.add_argument("--frame", type=at_least(1), default=None,
                    help="evaluate each run's snapshot at this frame (run.snapshot_every_frames) instead of its last "
                         "checkpoint (default: the last checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="seeds the episode resets, the same for every shift")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: sampled colours, "
                         "procedural videos)")
-    p.add_argument("--videos", type=count(0), default=0, help="record this many episodes per run and shift as mp4")
+    p.add_argument("--videos", type=at_least(0), default=0, help="record this many episodes per run and shift as mp4")
     p.add_argument("--out", type=Path, default=None,
                    help="new output directory (default: runs/evaluations/<date-time>)")
     p.add_argument("--include", type=Path, action="append", default=[], metavar="EVALUATION",
                    help="also report the episodes of an earlier `rl-aug evaluate` output (its returns.csv); its "
                         "shifts and reset seeds must be this evaluation's (same --shifts, --seed, --episodes, and "
                         "the same assets), so every run stays paired; repeatable (default: none)")
-    p.add_argument("--reps", type=count(1), default=2000, help="bootstrap resamples for the confidence intervals")
-    p.add_argument("--invariance-states", type=count(0), default=256,
+    p.add_argument("--reps", type=at_least(1), default=2000, help="bootstrap resamples for the confidence intervals")
+    p.add_argument("--invariance-states", type=at_least(0), default=256,
                    help="states (sampled from each run's episodes under the first shift) for the invariance report; "
                         "0: no report")
     p.add_argument("--invariance-augs", default=";".join(DEFAULT_AUGMENTATIONS),
@@ -76,61 +73,50 @@ def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
     return ""
 
 
-def check_shifts(shifts: list[str]) -> None:
-    """Every --shifts name known before anything runs (UserInputError naming --shifts otherwise)."""
+def shift_list(text: str, option: str = "--shifts") -> list[str]:
+    """The shift names of a comma-separated option (--shifts of evaluate and shifts, sweep's --evaluate-shifts),
+    every one known before anything runs (UserInputError naming the option otherwise)."""
+    shifts = [s.strip() for s in text.split(",") if s.strip()]
     if not shifts:
-        raise UserInputError("--shifts: expected comma-separated shift names (e.g. train,color_hard), got none")
-    with blame_input("--shifts"):
+        raise UserInputError(f"{option}: expected comma-separated shift names (e.g. train,color_hard), got none")
+    with blame_input(option):
         for shift in shifts:
             if shift not in ("train", "none"):
                 parse_shift(shift)
+    return shifts
 
 
+@command("evaluate")
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.out or Path("runs") / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
     if out.exists():
-        print(f"rl-aug evaluate: {out} exists; choose a new --out (evaluations are never overwritten)",
-              file=sys.stderr)
-        return 2
-    shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
-    check_shifts(shifts)
+        raise UserInputError(f"{out} exists; choose a new --out (evaluations are never overwritten)")
+    shifts = shift_list(args.shifts)
     print(f"rl-aug evaluate: results go to {out} ({len(args.runs)} run(s) x {len(shifts)} shift(s) x {args.episodes} "
           "episodes)", flush=True)
     if len({p.resolve() for p in args.runs}) != len(args.runs):
-        print("rl-aug evaluate: a run directory is named twice; name each run once", file=sys.stderr)
-        return 2
+        raise UserInputError("a run directory is named twice; name each run once")
     earlier = []
     for previous in args.include:  # checked before any episode runs: a mismatch costs nothing
-        try:
+        with blame_input("--include", (FileNotFoundError,)):
             episodes = read_returns(previous)
-        except FileNotFoundError as exc:
-            print(f"rl-aug evaluate: --include: {exc}", file=sys.stderr)
-            return 2
         problem = _unpaired(episodes, shifts, episode_seeds(args.seed, args.episodes))
         if problem:
-            print(f"rl-aug evaluate: --include {previous}: expected the shifts {','.join(shifts)} with the reset "
-                  f"seeds of --seed {args.seed} --episodes {args.episodes}; {problem}", file=sys.stderr)
-            return 2
+            raise UserInputError(f"--include {previous}: expected the shifts {','.join(shifts)} with the reset "
+                                 f"seeds of --seed {args.seed} --episodes {args.episodes}; {problem}")
         twice = sorted({e.run for e in episodes} & {e.run for e in earlier})
         if twice:
-            print(f"rl-aug evaluate: --include {previous}: {twice[0]} is in an earlier --include too; name each "
-                  "run once", file=sys.stderr)
-            return 2
+            raise UserInputError(f"--include {previous}: {twice[0]} is in an earlier --include too; name each run once")
         earlier += episodes
     named = sorted({e.run for e in earlier if any(e.run.startswith(f"{run_dir} (") for run_dir in args.runs)})
     if named:
-        print(f"rl-aug evaluate: {named[0]} is in an --include evaluation already; name each run once",
-              file=sys.stderr)
-        return 2
+        raise UserInputError(f"{named[0]} is in an --include evaluation already; name each run once")
     augs = tuple(a.strip() for a in args.invariance_augs.split(";") if a.strip())
     if args.invariance_states:
-        for spec in augs:  # a typo fails here, before any episode runs
-            try:
+        with blame_input("--invariance-augs", (ValueError,)):  # a typo fails here, before any episode runs
+            for spec in augs:
                 parse(spec)
-            except ValueError as exc:
-                print(f"rl-aug evaluate: --invariance-augs: {exc}", file=sys.stderr)
-                return 2
     results = list(earlier)  # the earlier runs first: the table keeps the order runs come in
     invariance_rows = {}
     for run_dir in args.runs:
@@ -139,8 +125,7 @@ def main(argv: list[str]) -> int:
                                      assets_dir=args.assets_dir, videos=args.videos, bar=True, frame=args.frame,
                                      invariance_states=args.invariance_states, invariance_augs=augs)
         except (FileNotFoundError, ValueError) as exc:  # ValueError: a shift that does not apply to the run's env
-            print(f"rl-aug evaluate: {exc}", file=sys.stderr)
-            return 2
+            return refuse("evaluate", exc)
         if args.invariance_states:
             invariance_rows[str(run_dir)] = rows
         results += got

@@ -7,16 +7,14 @@ so the physical state is identical across a row and only the rendering differs. 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from rl_aug import envs
-from rl_aug.cli import HelpFormatter, count
-from rl_aug.cli.evaluate import check_shifts
-
-DEFAULT_SHIFTS = ("train", "color_easy", "color_hard", "video_easy", "video_hard", "camera")
+from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command
+from rl_aug.cli.evaluate import shift_list
+from rl_aug.errors import UserInputError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,10 +22,10 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=HelpFormatter)
     p.add_argument("--out", type=Path, default=Path("shifts.png"), help="PNG file to write")
     p.add_argument("--task", default="walker-walk", help="dm_control task, e.g. walker-walk")
-    p.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS), help="comma-separated shift names")
-    p.add_argument("--size", type=count(1), default=128, help="image size in pixels")
-    p.add_argument("--rows", type=count(1), default=2, help="episodes (one per row, seeds 0..rows-1)")
-    p.add_argument("--steps", type=count(0), default=20, help="agent steps before the picture")
+    p.add_argument("--shifts", default=DMCGB_SHIFTS, help="comma-separated shift names")
+    p.add_argument("--size", type=at_least(1), default=128, help="image size in pixels")
+    p.add_argument("--rows", type=at_least(1), default=2, help="episodes (one per row, seeds 0..rows-1)")
+    p.add_argument("--steps", type=at_least(0), default=20, help="agent steps before the picture")
     p.add_argument("--assets-dir", default=None,
                    help="DMC-GB asset directory (default: $RL_AUG_DMCGB_DIR; unset: procedural assets)")
     p.add_argument("--render-quality", default="default", choices=("default", "fast"),
@@ -55,14 +53,12 @@ def render_grid(task: str, shifts: list[str], size: int, rows: int, steps: int,
     return grid
 
 
+@command("shifts")
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.out.exists() and not args.force:
-        print(f"rl-aug shifts: --out: {args.out} exists; pass --force to overwrite it, or choose another --out",
-              file=sys.stderr)
-        return 2
-    shifts = [s.strip() for s in args.shifts.split(",") if s.strip()]
-    check_shifts(shifts)
+        raise UserInputError(f"--out: {args.out} exists; pass --force to overwrite it, or choose another --out")
+    shifts = shift_list(args.shifts)
     grid = render_grid(args.task, shifts, args.size, args.rows, args.steps, args.assets_dir,
                        args.render_quality)
 

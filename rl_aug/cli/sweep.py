@@ -26,19 +26,11 @@ from pathlib import Path
 
 from rl_aug.agents.config import ConfigError
 from rl_aug.agents.sweep import plan
-from rl_aug.cli import count
+from rl_aug.cli import DMCGB_SHIFTS, at_least, command
+from rl_aug.cli.evaluate import shift_list
+from rl_aug.errors import UserInputError
 from rl_aug.evaluation import write_report
 from rl_aug.evaluation.runs_report import write_runs_report
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,20 +51,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="a Ray cluster to join: 'auto' (the one this machine joined with `ray start`) or HOST:PORT of "
                         "its head (default: $RAY_ADDRESS; unset: start Ray on this machine). Ray Client (ray://) "
                         "is refused: the sweep must run on a node of the cluster")
-    p.add_argument("--num-cpus", type=count(1), default=None,
+    p.add_argument("--num-cpus", type=at_least(1), default=None,
                    help="CPUs Ray may use when it starts on this machine (default: all)")
-    p.add_argument("--cpus-per-trial", type=_fraction, default=1.0, help="CPUs each trial holds (default 1)")
-    p.add_argument("--gpus-per-trial", type=_fraction, default=0.0,
+    p.add_argument("--cpus-per-trial", type=at_least(0, float), default=1.0, help="CPUs each trial holds (default 1)")
+    p.add_argument("--gpus-per-trial", type=at_least(0, float), default=0.0,
                    help="GPUs each trial holds, fractions share one (default 0; with GPUs, add device=cuda)")
-    p.add_argument("--max-failures", type=count(0), default=3,
+    p.add_argument("--max-failures", type=at_least(0), default=3,
                    help="restarts of a trial whose worker fails; each resumes from the run's checkpoint (default 3)")
-    p.add_argument("--max-concurrent", type=count(1), default=None, help="at most this many trials at once")
-    p.add_argument("--evaluate-shifts", nargs="?", const="train,color_easy,color_hard,video_easy,video_hard,camera",
-                   default=None, metavar="SHIFTS",
+    p.add_argument("--max-concurrent", type=at_least(1), default=None, help="at most this many trials at once")
+    p.add_argument("--evaluate-shifts", nargs="?", const=DMCGB_SHIFTS, default=None, metavar="SHIFTS",
                    help="after the sweep, evaluate every finished run under these shifts, one Ray task per run, into "
-                        "one report (default when given without a value: the DMC-GB set train,color_easy,color_hard,"
-                        "video_easy,video_hard,camera; DMC-GB assets from $RL_AUG_DMCGB_DIR)")
-    p.add_argument("--eval-episodes", type=count(1), default=10, help="episodes per run and shift (default 10)")
+                        f"one report (default when given without a value: the DMC-GB set {DMCGB_SHIFTS}; DMC-GB "
+                        "assets from $RL_AUG_DMCGB_DIR)")
+    p.add_argument("--eval-episodes", type=at_least(1), default=10, help="episodes per run and shift (default 10)")
     p.add_argument("--dry-run", action="store_true", help="print the runs and which are finished; start nothing")
     return p
 
@@ -88,22 +79,22 @@ def _defaults(overrides: list[str], cpus_per_trial: float) -> list[str]:
     return [*overrides, *extra]
 
 
+@command("sweep")
 def main(argv: list[str]) -> int:
     args = _parser().parse_intermixed_args(argv)  # overrides may come before and after the options
     if not args.overrides:
-        print("rl-aug sweep: expected overrides, e.g. strategy=drq,svea seed=1-3 task=cartpole-swingup; got none",
-              file=sys.stderr)
-        return 2
+        raise UserInputError("expected overrides, e.g. strategy=drq,svea seed=1-3 task=cartpole-swingup; got none")
     if any(o.split("=", 1)[0] in ("run_dir", "resume", "overwrite") for o in args.overrides):
-        print("rl-aug sweep: run_dir, resume and overwrite are the sweep's to set (runs go under --storage/--name, "
-              "and a re-run resumes them); drop them from the overrides", file=sys.stderr)
-        return 2
+        raise UserInputError("run_dir, resume and overwrite are the sweep's to set (runs go under --storage/--name, "
+                             "and a re-run resumes them); drop them from the overrides")
+    if args.evaluate_shifts:
+        shift_list(args.evaluate_shifts, "--evaluate-shifts")  # a typo fails now, not after the sweep has trained
     address = args.address or os.environ.get("RAY_ADDRESS") or None
     if address and address.startswith("ray://"):
-        print(f"rl-aug sweep: expected a cluster address this machine belongs to ('auto' after `ray start`, or "
-              f"HOST:PORT), got the Ray Client address {address!r}: with Ray Client the sweep would run on the head "
-              "node while its runs are checked here; run rl-aug sweep on a node of the cluster", file=sys.stderr)
-        return 2
+        raise UserInputError(f"expected a cluster address this machine belongs to ('auto' after `ray start`, or "
+                             f"HOST:PORT), got the Ray Client address {address!r}: with Ray Client the sweep would "
+                             "run on the head node while its runs are checked here; run rl-aug sweep on a node of the "
+                             "cluster")
     # Trials run in Tune's own working folders: every path they get must be absolute.
     args.storage = args.storage.absolute()
     args.config_dir = [str(Path(d).absolute()) for d in args.config_dir]
@@ -118,14 +109,9 @@ def main(argv: list[str]) -> int:
         # Default run names are numbered by the grid: another grid in the same folder would mix runs up. With a
         # --subdir naming the swept values, sweeps may share a folder (a benchmark adds seeds and methods over time;
         # a run folder that holds a run of another config is refused by the plan, which checks it like a resume).
-        print(f"rl-aug sweep: {sweep_dir} holds another sweep (overrides {' '.join(records[-1]['overrides'])}); "
-              "choose another --name or --storage", file=sys.stderr)
-        return 2
-    try:
-        jobs = plan(overrides, sweep_dir, args.config_dir or None, args.subdir)
-    except ConfigError as exc:
-        print(f"rl-aug sweep: {exc}", file=sys.stderr)
-        return 2
+        raise UserInputError(f"{sweep_dir} holds another sweep (overrides {' '.join(records[-1]['overrides'])}); "
+                             "choose another --name or --storage")
+    jobs = plan(overrides, sweep_dir, args.config_dir or None, args.subdir)
     todo = [j for j in jobs if not j.finished()]
     print(f"rl-aug sweep: {sweep_dir}: {len(jobs)} run(s), {len(jobs) - len(todo)} finished, {len(todo)} to run",
           flush=True)
@@ -135,19 +121,15 @@ def main(argv: list[str]) -> int:
             print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
         return 0
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with SweepLock(sweep_dir):
-            if record not in records:
-                tmp = record_path.with_suffix(".json.tmp")
-                tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
-                os.replace(tmp, record_path)
-            return _sweep(args, jobs, todo, sweep_dir, address)
-    except SweepLocked as exc:
-        print(f"rl-aug sweep: {exc}", file=sys.stderr)
-        return 2
+    with SweepLock(sweep_dir):
+        if record not in records:
+            tmp = record_path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
+            os.replace(tmp, record_path)
+        return _sweep(args, jobs, todo, sweep_dir, address)
 
 
-class SweepLocked(RuntimeError):
+class SweepLocked(RuntimeError, UserInputError):
     """Another rl-aug sweep is running in this sweep folder."""
 
 
@@ -276,7 +258,7 @@ def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: st
     if out.exists():
         print(f"rl-aug sweep: {out} exists and is kept (delete it to evaluate again)")
         return
-    shifts = [s.strip() for s in args.evaluate_shifts.split(",") if s.strip()]
+    shifts = shift_list(args.evaluate_shifts, "--evaluate-shifts")
     _init_ray(args, address, sweep_dir)
     try:
         task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)

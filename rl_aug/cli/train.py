@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import sys
 
+from rl_aug.cli import command, refuse
+from rl_aug.errors import UserInputError
+
 USAGE = """usage: rl-aug train [--config-dir DIR ...] [group=name ...] [key=value ...]
 
 --config-dir DIR: a folder of your own configs (same layout: train.yaml, agent/, strategy/, task/, run/),
@@ -32,59 +35,38 @@ Hydra's grammar: +key=value adds a key, ++key=value adds or changes, ~key delete
 CFG_CHOICES = ("job",)  # Hydra's `hydra` and `all` show Hydra's own runtime config, which rl-aug does not use
 
 
-def _split_config_dirs(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Take `--config-dir DIR` / `--config-dir=DIR` (repeatable) out of the overrides."""
-    rest, dirs = [], []
+def _take(argv: list[str], names: tuple[str, ...], needs: str) -> tuple[list[str], list[str]]:
+    """Take the option `NAME VALUE` / `--NAME=VALUE` (repeatable) out of the overrides: the overrides left, and the
+    option's values in order. Hydra's overrides are not argparse's arguments (+key=v, ~key), hence by hand."""
+    rest, values = [], []
     it = iter(argv)
     for arg in it:
-        if arg == "--config-dir":
+        name, eq, value = arg.partition("=")
+        if arg in names:
             value = next(it, None)
             if value is None:
-                raise SystemExit("rl-aug train: --config-dir needs a folder")
-            dirs.append(value)
-        elif arg.startswith("--config-dir="):
-            dirs.append(arg.split("=", 1)[1])
+                raise UserInputError(f"{arg} needs {needs}")
+            values.append(value)
+        elif eq and name in names and name.startswith("--"):
+            values.append(value)
         else:
             rest.append(arg)
-    return rest, dirs
+    return rest, values
 
 
-def _split_cfg(argv: list[str]) -> tuple[list[str], str | None]:
-    """Take `--cfg WHAT` / `--cfg=WHAT` / `-c WHAT` out of the overrides: what to print instead of training.
-    Raises ValueError for a missing or unknown WHAT."""
-    rest, what = [], None
-    it = iter(argv)
-    for arg in it:
-        if arg in ("--cfg", "-c"):
-            what = next(it, None)
-            if what is None:
-                raise ValueError(f"{arg} needs a value: expected one of {', '.join(CFG_CHOICES)}")
-        elif arg.startswith("--cfg="):
-            what = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-    if what is not None and what not in CFG_CHOICES:
-        raise ValueError(f"--cfg: expected one of {', '.join(CFG_CHOICES)} (the composed training "
-                         f"config; rl-aug has no Hydra runtime config to show), got {what!r}")
-    return rest, what
-
-
+@command("train")
 def main(argv: list[str]) -> int:
     # The harness is imported inside the functions on purpose: --help and --cfg job stay quick (no torch, no envs).
-    from rl_aug.agents.config import GROUPS, ConfigError, available
+    from rl_aug.agents.config import GROUPS, available
 
-    argv, config_dirs = _split_config_dirs(argv)
-    try:
-        argv, show = _split_cfg(argv)
-    except ValueError as exc:
-        print(f"rl-aug train: {exc}", file=sys.stderr)
-        return 2
+    argv, config_dirs = _take(argv, ("--config-dir",), "a folder")
+    argv, shown = _take(argv, ("--cfg", "-c"), f"a value: expected one of {', '.join(CFG_CHOICES)}")
+    show = shown[-1] if shown else None
+    if show is not None and show not in CFG_CHOICES:
+        raise UserInputError(f"--cfg: expected one of {', '.join(CFG_CHOICES)} (the composed training "
+                             f"config; rl-aug has no Hydra runtime config to show), got {show!r}")
     if any(a in ("-h", "--help") for a in argv):
-        try:
-            groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
-        except ConfigError as exc:
-            print(f"rl-aug train: {exc}", file=sys.stderr)
-            return 2
+        groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
         print(USAGE.format(groups=groups))
         return 0
     multirun = [a for a in argv if a in ("-m", "--multirun")]
@@ -102,36 +84,28 @@ def _print_cfg(argv: list[str], config_dirs: list[str], multirun: bool) -> int:
 
     from omegaconf import OmegaConf
 
-    from rl_aug.agents.config import ConfigError, compose
+    from rl_aug.agents.config import compose
     from rl_aug.agents.sweep import base_dir, plan
 
-    try:
-        if not multirun:
-            print(OmegaConf.to_yaml(compose(argv, config_dirs)), end="")
-            return 0
-        jobs = plan(argv, Path(base_dir(argv) or "runs/multirun/<UTC time>"), config_dirs)
-    except ConfigError as exc:
-        print(f"rl-aug train: {exc}", file=sys.stderr)
-        return 2
+    if not multirun:
+        print(OmegaConf.to_yaml(compose(argv, config_dirs)), end="")
+        return 0
+    jobs = plan(argv, Path(base_dir(argv) or "runs/multirun/<UTC time>"), config_dirs)
     for n, job in enumerate(jobs):
         print(f"# run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}\n{OmegaConf.to_yaml(job.cfg)}", end="")
     return 0
 
 
 def _one_run(argv: list[str], config_dirs: list[str]) -> int:
-    from rl_aug.agents.checkpoint import CheckpointDamaged
-    from rl_aug.agents.config import ConfigError, compose
+    """One run; a bad config or run directory is answered here, as exit 2, so that `-m` can say which run failed."""
+    from rl_aug.agents.config import compose
+    from rl_aug.agents.train import Trainer, end_line, start_line
 
     try:
         cfg = compose(argv, config_dirs)
-        from rl_aug.agents.train import Trainer
-
         trainer = Trainer(cfg, overrides=argv)
-    except (ConfigError, FileExistsError, FileNotFoundError, CheckpointDamaged) as exc:
-        print(f"rl-aug train: {exc}", file=sys.stderr)
-        return 2
-    from rl_aug.agents.train import end_line, start_line
-
+    except (UserInputError, FileExistsError, FileNotFoundError) as exc:
+        return refuse("train", exc)
     print(start_line(trainer), flush=True)
     try:
         result = trainer.run()
@@ -147,7 +121,6 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from rl_aug.agents.config import ConfigError
     from rl_aug.agents.sweep import base_dir, plan
 
     try:
@@ -155,9 +128,8 @@ def _multirun(argv: list[str], config_dirs: list[str]) -> int:
         base = Path(given) if given else (
             Path("runs") / "multirun" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
         jobs = plan(argv, base, config_dirs)
-    except ConfigError as exc:
-        print(f"rl-aug train -m: {exc}", file=sys.stderr)
-        return 2
+    except UserInputError as exc:  # ConfigError: answered under the prefix of -m
+        return refuse("train -m", exc)
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
     for n, job in enumerate(jobs):
         # resume=true on a multirun continues the sweep: its runs that never started begin now (a single run
