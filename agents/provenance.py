@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
 from rl_aug.agents.checkpoint import write_atomic
 
 INFO_FILE = "run_info.json"
@@ -44,8 +45,6 @@ def versions() -> dict[str, str | None]:
 
 
 def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
-    import torch
-
     return {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "resumed": resumed,

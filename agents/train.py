@@ -107,12 +107,9 @@ def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
 
 def finished(run_dir: str | Path, frames: int | None = None) -> bool:
     """True when `run_dir` holds a run that trained its whole budget (`frames`, when given, at least)."""
-    path = Path(run_dir) / RESULT_FILE
-    if not path.is_file():
-        return False
     try:
-        done = json.loads(path.read_text())
-    except (OSError, ValueError):
+        done = json.loads((Path(run_dir) / RESULT_FILE).read_text())
+    except (OSError, ValueError):  # none yet (or unreadable): not finished
         return False
     return frames is None or int(done.get("frame", -1)) >= int(frames)
 
@@ -174,10 +171,7 @@ class Trainer:
             resuming = self._check_run_dir()
             self._build(cfg, env_factory, strategy, overrides, resuming)
         except BaseException:
-            for env in (getattr(self, "env", None), getattr(self, "eval_env", None)):
-                if env is not None:
-                    env.close()
-            run_lock.release(self._lock)
+            self.close()
             if created and not resuming:  # a failed start leaves no empty run directory behind
                 shutil.rmtree(self.run_dir, ignore_errors=True)
             raise
@@ -400,7 +394,7 @@ class Trainer:
         returns = [ret for ret, _, _ in episodes]
         frames = episodes[0][2][:-1] if record else []  # the video shows what the agent acted on: not the last obs
         bar.close()
-        if record and frames:
+        if frames:
             self._write_video(frames)
         self.num_evals += 1
         self.last_eval_step = self.step
@@ -558,11 +552,11 @@ class Trainer:
         tqdm.write(message, file=sys.stderr)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.env.close()
-        self.eval_env.close()
-        run_lock.release(getattr(self, "_lock", None))
+        """Close what the run opened and unlock its directory; after a failed start, what it had opened by then."""
+        for opened in (getattr(self, "writer", None), getattr(self, "env", None), getattr(self, "eval_env", None)):
+            if opened is not None:
+                opened.close()
+        run_lock.release(self._lock)
 
 
 def start_line(trainer: Trainer) -> str:
