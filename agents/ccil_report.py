@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rl_aug.evaluation.aggregate import paired_difference as _paired
-from rl_aug.evaluation.report import _write_csv  # atomic: a stopped run leaves no half-written table
+from rl_aug.evaluation.report import write_csv
 
 
 def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict[str, tuple[float, float]]:
@@ -50,7 +50,7 @@ def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]
              "mean_return": float(r[m].mean()), "std_return": float(r[m].std()),
              "bc_steps": info.get("bc_steps", {}).get(m)}
             for r, info in zip(per_seed, infos) for m in methods]
-    _write_csv(out / "results.csv", rows)
+    write_csv(out / "results.csv", rows)
     summary = summarize(per_seed, methods)
     done = len(per_seed)
     partial = planned_seeds is not None and done < planned_seeds

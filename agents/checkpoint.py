@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,20 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    """`write(tmp)` into `path.tmp`, then rename it over `path`: a crash never leaves a half-written file (the run
+    directory's files: CSVs, result.json, run_info.json, snapshots, videos)."""
+    tmp = _beside(path, ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> Path:
     """Write `directory/` = {state.pt, replay.npz} atomically; returns the directory."""
     directory = Path(directory)
-    tmp = _tmp(directory)
-    if complete(tmp):  # the newest checkpoint (a kill came between the renames): into place before anything goes
-        promote(directory)
-    if tmp.exists():  # an unfinished write: nothing complete is lost
-        shutil.rmtree(tmp)
+    settle(directory)  # a complete .tmp (the newest) into place before anything goes; an unfinished one goes
+    tmp = _beside(directory, ".tmp")
     tmp.mkdir(parents=True)
     torch.save(state, tmp / STATE_FILE)
     replay.save(tmp / REPLAY_FILE)
@@ -64,12 +71,9 @@ def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> 
     return directory
 
 
-def _tmp(directory: Path) -> Path:
-    return directory.with_name(directory.name + ".tmp")
-
-
-def _old(directory: Path) -> Path:
-    return directory.with_name(directory.name + ".old")
+def _beside(path: Path, suffix: str) -> Path:
+    """`path` with `suffix` added: its `.tmp` (being written) or its `.old` (being replaced)."""
+    return path.with_name(path.name + suffix)
 
 
 def complete(candidate: Path) -> bool:
@@ -82,7 +86,7 @@ def promote(directory: str | Path) -> Path:
     time of the second rename, then goes. Every step leaves a complete newest checkpoint on disk: `.tmp` until it
     is renamed, `directory` after."""
     directory = Path(directory)
-    tmp, old = _tmp(directory), _old(directory)
+    tmp, old = _beside(directory, ".tmp"), _beside(directory, ".old")
     if directory.exists():
         if old.exists():
             shutil.rmtree(old)  # older than `directory`, itself older than the complete .tmp
@@ -95,23 +99,20 @@ def promote(directory: str | Path) -> Path:
 
 def find(directory: str | Path, files: tuple[str, ...] = (STATE_FILE, REPLAY_FILE)) -> Path | None:
     """The first checkpoint directory holding `files` (see `_candidates`); existence only, `read` checks them."""
-    directory = Path(directory)
-    for candidate in _candidates(directory):
-        if all((candidate / name).is_file() for name in files):
-            return candidate
-    return None
+    return next(iter(_candidates(Path(directory), files)), None)
 
 
 class CheckpointDamaged(RuntimeError, UserInputError):
     """No complete checkpoint could be read; the message names each damaged file and the way out."""
 
 
-def _candidates(directory: Path) -> list[Path]:
-    """Where a checkpoint may be, newest first: `.tmp` when marked complete (a kill came between the renames of
-    `save`); the checkpoint itself; `.tmp` unmarked (written before the COMPLETE file existed; `read` checks that it
-    reads back whole); `.old`, the previous one (kept between the two renames of `save`)."""
-    tmp = _tmp(directory)
-    return [tmp, directory, _old(directory)] if complete(tmp) else [directory, tmp, _old(directory)]
+def _candidates(directory: Path, files: tuple[str, ...] = (STATE_FILE, REPLAY_FILE)) -> list[Path]:
+    """Where a checkpoint holding `files` is, newest first: `.tmp` when marked complete (a kill came between the
+    renames of `save`); the checkpoint itself; `.tmp` unmarked (written before the COMPLETE file existed; `read`
+    checks that it reads back whole); `.old`, the previous one (kept between the two renames of `save`)."""
+    tmp, old = _beside(directory, ".tmp"), _beside(directory, ".old")
+    order = [tmp, directory, old] if complete(tmp) else [directory, tmp, old]
+    return [candidate for candidate in order if all((candidate / name).is_file() for name in files)]
 
 
 def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
@@ -123,22 +124,18 @@ def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndar
     directory = Path(directory)
     problems: list[str] = []
     for candidate in _candidates(directory):
-        if not all((candidate / name).is_file() for name in (STATE_FILE, REPLAY_FILE)):
-            continue
+        path = candidate / STATE_FILE  # the file being read: the one a failure names
         try:
-            state = torch.load(candidate / STATE_FILE, weights_only=False)
+            state = torch.load(path, weights_only=False)
             if not isinstance(state, dict):
                 raise TypeError(f"expected a dict, got {type(state).__name__}")
-        except Exception as exc:  # noqa: BLE001 - any failure to read means the file is damaged
-            problems.append(f"{candidate / STATE_FILE} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
-            continue
-        try:
-            with np.load(candidate / REPLAY_FILE, allow_pickle=False) as data:
+            path = candidate / REPLAY_FILE
+            with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
             if "config" not in arrays:
                 raise KeyError("no 'config' array")
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"{candidate / REPLAY_FILE} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
+        except Exception as exc:  # noqa: BLE001 - any failure to read means the file is damaged
+            problems.append(f"{path} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
             continue
         if problems:
             print(f"checkpoint: {'; '.join(problems)}; resuming from the complete checkpoint in {candidate}",
@@ -152,13 +149,15 @@ def read(directory: str | Path) -> tuple[Path, dict[str, Any], dict[str, np.ndar
     )
 
 
-def settle(directory: str | Path, resumed_from: Path) -> None:
-    """After a resume read `resumed_from`: a `.tmp` it came from becomes `directory` (were it left as `.tmp`, the
-    next save would delete it, the only copy of the newest checkpoint, before its successor is whole); a `.tmp` it
-    did not come from (unfinished, or unreadable) goes, so no later save promotes it over what the run continues."""
+def settle(directory: str | Path, resumed_from: Path | None = None) -> None:
+    """Leave no `.tmp` beside `directory`. The newest checkpoint (the one a resume read, `resumed_from`; else a
+    complete one, left by a kill between the renames of `save`) becomes `directory`: were it left as `.tmp`, the
+    next save would delete it, the only copy of the newest checkpoint, before its successor is whole. Any other
+    `.tmp` (unfinished, or unreadable) goes, so no later save promotes it over what the run continues."""
     directory = Path(directory)
-    tmp = _tmp(directory)
-    if Path(resumed_from) == tmp:
+    tmp = _beside(directory, ".tmp")
+    newest = complete(tmp) if resumed_from is None else Path(resumed_from) == tmp
+    if newest:
         promote(directory)
     elif tmp.exists():
         shutil.rmtree(tmp)
@@ -173,10 +172,8 @@ def save_snapshot(run_dir: str | Path, frame: int, step: int, agent: Any) -> Pat
     resumed run rewrites the snapshots after its checkpoint with the same weights, as its CSV rows."""
     path = snapshot_path(run_dir, frame)
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"agent": agent.weights_state_dict(), "counters": {"step": int(step)}, "frame": int(frame)}, tmp)
-    os.replace(tmp, path)
-    return path
+    weights = {"agent": agent.weights_state_dict(), "counters": {"step": int(step)}, "frame": int(frame)}
+    return write_atomic(path, lambda tmp: torch.save(weights, tmp))
 
 
 def snapshot_frames(run_dir: str | Path) -> list[int]:

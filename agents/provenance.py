@@ -5,7 +5,6 @@ the libraries that decide its numbers. Each start of a run (first or resumed) ap
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -14,6 +13,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+from rl_aug.agents.checkpoint import write_atomic
+
+INFO_FILE = "run_info.json"
 LIBRARIES = ("rl-aug", "torch", "numpy", "gymnasium", "mujoco", "dm-control", "shimmy", "stable-baselines3",
              "omegaconf")
 
@@ -42,8 +45,6 @@ def versions() -> dict[str, str | None]:
 
 
 def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
-    import torch
-
     return {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "resumed": resumed,
@@ -59,12 +60,13 @@ def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
     }
 
 
+def read(run_dir: Path) -> list[dict[str, Any]]:
+    """The records of run_dir/run_info.json, one per start, oldest first (none before the first start)."""
+    path = run_dir / INFO_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
     """Append this start's record to run_dir/run_info.json (written atomically)."""
-    path = run_dir / "run_info.json"
-    records = json.loads(path.read_text()) if path.is_file() else []
-    records.append(record(overrides, resumed))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(records, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps([*read(run_dir), record(overrides, resumed)], indent=2) + "\n"
+    return write_atomic(run_dir / INFO_FILE, lambda tmp: tmp.write_text(text))

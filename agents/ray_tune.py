@@ -10,7 +10,6 @@ and resumes the others. Nothing here schedules processes: Ray does.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import socket
@@ -25,15 +24,14 @@ from rl_aug.extras import require
 
 require("ray", "rl-aug sweep (trials on Ray Tune)")
 from ray import tune
-from rl_aug.agents import checkpoint
+from rl_aug.agents import checkpoint, provenance, run_lock
+from rl_aug.agents.callbacks import Callback
 from rl_aug.agents.config import compose
 from rl_aug.agents.sweep import Job
 from rl_aug.agents.train import Trainer
 
-from rl_aug.gl import choose_backend
-
 # A hook called with each trial's Trainer and its job (name, sweep_dir, ...) before it runs, in the trial's worker:
-# to add callbacks (trainer.after_eval, trainer.after_checkpoint), e.g. the tests' injected worker crash.
+# to add callbacks (trainer.callbacks), e.g. the tests' injected worker crash.
 TrialSetup = Callable[[Trainer, dict[str, Any]], None]
 # Environment variables that reach every worker (on a cluster too): the GL backend, thread counts, rl-aug's own.
 GL_CHOSEN_ENV = "RL_AUG_GL_CHOSEN"  # set by the CLI when it chose MUJOCO_GL itself (rl_aug/cli/__init__.py)
@@ -68,8 +66,7 @@ def start_overrides(overrides: list[str], run_dir: Path, marker: Path) -> list[s
     """How a trial starts its run: new (and `marker` records that this sweep started it), resumed from the run's
     checkpoint, or, when this sweep started it and it died before its first checkpoint, started again
     (overwrite=true). A folder with files, no checkpoint and no marker is not the sweep's: refused, never deleted."""
-    started = run_dir.is_dir() and any(run_dir.iterdir())
-    if not started:
+    if not run_lock.contents(run_dir):
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(f"{socket.gethostname()} {os.getpid()}\n")
         return list(overrides)
@@ -82,57 +79,60 @@ def start_overrides(overrides: list[str], run_dir: Path, marker: Path) -> list[s
     return [*overrides, "overwrite=true"]
 
 
-def trial(config: dict[str, Any], setup: TrialSetup | None = None) -> None:
-    """One Tune trial: train (or resume) the run of `config["job"]` and report each evaluation.
+class TuneReport(Callback):
+    """A trial's callback: each evaluation to Tune, the eval row (frame, step, episode_return, episode_return_std,
+    episodes) plus frames (the budget), fps (frames per second of wall time since the previous report, evaluations
+    included) and restarts (how many earlier starts this run had)."""
 
-    config["job"]: overrides (with run_dir), config_dirs, sweep_dir, name. The reported metrics are the eval row
-    (frame, step, episode_return, episode_return_std, episodes) plus frames (the budget), fps (frames per second
-    of wall time since the previous report, evaluations included) and restarts (how many earlier starts this run
-    had). `setup`, when given, sees the Trainer before it runs."""
+    def __init__(self, frame: int, budget: int, restarts: int) -> None:
+        self.time = time.perf_counter()
+        self.frame = frame  # of the previous report (of the start, before the first)
+        self.budget = budget
+        self.restarts = restarts
+        self.reported = 0
+
+    def on_eval(self, frame: int, step: int, metrics: dict[str, float]) -> None:
+        now = time.perf_counter()
+        fps = (frame - self.frame) / max(now - self.time, 1e-9) if frame > self.frame else math.nan
+        self.time, self.frame, self.reported = now, frame, self.reported + 1
+        tune.report({**metrics, "frames": self.budget, "fps": fps, "restarts": self.restarts})
+
+
+def trial(config: dict[str, Any], setup: TrialSetup | None = None) -> None:
+    """One Tune trial: train (or resume) the run of `config["job"]`, reporting each evaluation (TuneReport).
+
+    config["job"]: overrides (with run_dir), config_dirs, sweep_dir, name. `setup`, when given, sees the Trainer
+    before it runs. MUJOCO_GL: as the user set it, else EGL / OSMesa, whichever this node has (the env layer picks
+    it on import, rl_aug.gl.ensure_backend)."""
     config = config["job"]
     sweep_dir = Path(config["sweep_dir"])
     name = str(config["name"])
     safe = name.replace("/", "_")
     _redirect_output(sweep_dir / "logs" / f"{safe}.log")
-    choose_backend()  # MUJOCO_GL as the user set it, else EGL / OSMesa, whichever this node has
     overrides = list(config["overrides"])
     run_dir = Path(next(o.split("=", 1)[1] for o in overrides if o.startswith("run_dir=")))
     overrides = start_overrides(overrides, run_dir, sweep_dir / ".started" / safe)
     cfg = compose(overrides, config.get("config_dirs"))
     trainer = Trainer(cfg, overrides=overrides)
-    restarts = max(0, len(_starts(run_dir)) - 1)
-    budget = int(cfg.frames)
-    clock = {"time": time.perf_counter(), "frame": trainer.frame, "reported": 0}
-
-    def report(row: dict[str, float]) -> None:
-        now = time.perf_counter()
-        frames = row["frame"] - clock["frame"]
-        fps = frames / max(now - clock["time"], 1e-9) if frames > 0 else math.nan
-        clock.update(time=now, frame=row["frame"], reported=clock["reported"] + 1)
-        tune.report({**row, "frames": budget, "fps": fps, "restarts": restarts})
-
-    trainer.after_eval.append(report)
+    report = TuneReport(trainer.frame, int(cfg.frames), restarts=max(0, len(provenance.read(run_dir)) - 1))
+    trainer.callbacks.append(report)
     if setup is not None:
         setup(trainer, config)
     print(f"[sweep] {name}: {'resuming at frame ' + str(trainer.frame) if trainer.frame else 'new run'} in {run_dir}",
           flush=True)
     try:
         trainer.run()
-        if clock["reported"] == 0 and trainer.eval_rows:  # resumed after its last evaluation: say where it ended
-            report(trainer.eval_rows[-1])
+        if report.reported == 0 and trainer.eval_rows:  # resumed after its last evaluation: say where it ended
+            row = trainer.eval_rows[-1]
+            report.on_eval(row["frame"], row["step"], row)
     finally:
         trainer.close()
-
-
-def _starts(run_dir: Path) -> list[Any]:
-    path = run_dir / "run_info.json"
-    return json.loads(path.read_text()) if path.is_file() else []
 
 
 def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
     """A Ray task of `rl-aug sweep --evaluate-shifts`: rl-aug evaluate's episodes of one run under the shifts
     (DMC-GB assets from $RL_AUG_DMCGB_DIR, which reaches the workers)."""
-    choose_backend()  # before the env layer is imported (rl_aug.agents.evaluate imports it): lazy on purpose
+    # lazy: the sweep's driver imports this module, and needs no env layer
     from rl_aug.agents.evaluate import evaluate_run as evaluate
 
     return evaluate(Path(run_dir), shifts, episodes=episodes)[0]

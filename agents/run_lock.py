@@ -48,6 +48,12 @@ def acquire(run_dir: Path) -> IO[str] | None:
     return fh
 
 
+def contents(run_dir: Path) -> list[Path]:
+    """What `run_dir` holds besides its lock file (nothing when it is no directory): a lock file alone, left by a
+    start that failed in a folder that existed before, is no run."""
+    return [p for p in run_dir.iterdir() if p.name != LOCK_NAME] if run_dir.is_dir() else []
+
+
 def release(fh: IO[str] | None) -> None:
     """Give the lock back (closing the file releases it; the file stays, an empty lock is harmless)."""
     if fh is not None and not fh.closed:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+from rl_aug.agents import run_lock
 from rl_aug.agents.config import GROUPS, ConfigError, compose
 from rl_aug.agents.overrides import expand, parse, swept_keys
 from rl_aug.agents.train import finished
@@ -43,7 +44,7 @@ class Job:
         return finished(self.run_dir, int(self.cfg.frames) // repeat * repeat)
 
     def started(self) -> bool:
-        return self.run_dir.is_dir() and any(self.run_dir.iterdir())
+        return bool(run_lock.contents(self.run_dir))
 
 
 def _dirname(num: int, overrides: list[str], swept: list[str], subdir: str | None, cfg: DictConfig) -> str:

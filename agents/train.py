@@ -17,7 +17,7 @@ resumed from its directory continues exactly as if never interrupted.
 
 from __future__ import annotations
 
-import csv
+import json
 import math
 import os
 import random
@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -38,8 +38,11 @@ from rl_aug.agents import checkpoint, provenance, run_lock
 from rl_aug.agents import config as configs
 from rl_aug.agents.callbacks import check_callbacks
 from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, config_diff, strategy_kwargs
+from rl_aug.agents.policy import to_env_bounds
 from rl_aug.agents.replay import ReplayBuffer
+from tqdm import tqdm
 
+from rl_aug.evaluation.report import write_csv
 from rl_aug.host_memory import keep_freed_memory
 
 EnvFactory = Callable[[DictConfig, int], Any]
@@ -81,25 +84,15 @@ RESULT_FILE = "result.json"
 
 def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
     """`result.json`: written (atomically) when a run has trained its whole budget; a sweep skips such runs."""
-    import json
-
-    path = Path(run_dir) / RESULT_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(result, indent=2) + "\n"
+    return checkpoint.write_atomic(Path(run_dir) / RESULT_FILE, lambda tmp: tmp.write_text(text))
 
 
 def finished(run_dir: str | Path, frames: int | None = None) -> bool:
     """True when `run_dir` holds a run that trained its whole budget (`frames`, when given, at least)."""
-    import json
-
-    path = Path(run_dir) / RESULT_FILE
-    if not path.is_file():
-        return False
     try:
-        done = json.loads(path.read_text())
-    except (OSError, ValueError):
+        done = json.loads((Path(run_dir) / RESULT_FILE).read_text())
+    except (OSError, ValueError):  # none yet (or unreadable): not finished
         return False
     return frames is None or int(done.get("frame", -1)) >= int(frames)
 
@@ -155,14 +148,13 @@ class Trainer:
         self._stop_by: str | None = None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
         created = not self.run_dir.exists()
-        resuming = self._prepare_run_dir()
+        self._lock = self._lock_run_dir()
+        resuming = False
         try:
+            resuming = self._check_run_dir()
             self._build(cfg, env_factory, strategy, overrides, resuming)
         except BaseException:
-            for env in (getattr(self, "env", None), getattr(self, "eval_env", None)):
-                if env is not None:
-                    env.close()
-            run_lock.release(self._lock)
+            self.close()
             if created and not resuming:  # a failed start leaves no empty run directory behind
                 shutil.rmtree(self.run_dir, ignore_errors=True)
             raise
@@ -262,38 +254,29 @@ class Trainer:
         self.next_checkpoint_step = self.checkpoint_every_steps
         self.train_rows: list[dict[str, float]] = []
         self.eval_rows: list[dict[str, float]] = []
-        # Listeners: called with each eval row after it is logged, and with the frame after each checkpoint (a Ray
-        # Tune trial reports its evaluations through the first).
-        self.after_eval: list[Callable[[dict[str, float]], None]] = []
-        self.after_checkpoint: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------ run directory
     @property
     def frame(self) -> int:
         return self.step * self.action_repeat
 
-    def _prepare_run_dir(self) -> bool:
-        """Create the run dir; True when resuming. An existing run is never overwritten unless asked."""
+    def _lock_run_dir(self) -> IO[str] | None:
+        """Create and lock the run dir, after the checks that need nothing from it (resume needs a run there)."""
         d = self.run_dir
         configs.check_start(self.cfg)
-        if self.cfg.resume and d.is_dir() and not any(p.name != run_lock.LOCK_NAME for p in d.iterdir()):
-            raise ConfigError(f"resume=true but run_dir {d} is empty: there is no run to continue; check the path, "
-                              "or drop resume=true to start a new run there")
-        if self.cfg.resume and not d.exists():
-            raise ConfigError(f"resume=true but run_dir {d} does not exist: there is no run to continue; check the "
-                              "path, or drop resume=true to start a new run there")
         if d.exists() and not d.is_dir():
             raise FileExistsError(f"expected run_dir a directory, got {d}, which is a file: choose another run_dir")
+        if self.cfg.resume and not run_lock.contents(d):
+            state = "is empty" if d.is_dir() else "does not exist"
+            raise ConfigError(f"resume=true but run_dir {d} {state}: there is no run to continue; check the path, "
+                              "or drop resume=true to start a new run there")
         d.mkdir(parents=True, exist_ok=True)
-        self._lock = run_lock.acquire(d)  # before anything is read or deleted: one process per run directory
-        try:
-            return self._check_run_dir(d)
-        except BaseException:
-            run_lock.release(self._lock)
-            raise
+        return run_lock.acquire(d)  # before anything is read or deleted: one process per run directory
 
-    def _check_run_dir(self, d: Path) -> bool:
-        entries = [p for p in d.iterdir() if p.name != run_lock.LOCK_NAME]
+    def _check_run_dir(self) -> bool:
+        """True when resuming. An existing run is never overwritten unless asked."""
+        d = self.run_dir
+        entries = run_lock.contents(d)
         exists = bool(entries)
         if exists and self.cfg.overwrite:
             for p in entries:  # the lock file stays: it is what keeps a second process out meanwhile
@@ -327,8 +310,6 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         path = checkpoint.save(self.run_dir / "checkpoint", self._state(), self.replay)
         self._last_checkpoint_time = time.monotonic()
-        for listener in self.after_checkpoint:
-            listener(self.frame)
         for callback in self.callbacks:
             if hasattr(callback, "on_checkpoint"):
                 callback.on_checkpoint(path, self.frame)
@@ -355,24 +336,10 @@ class Trainer:
         checkpoint.set_rng_state(state["rng"])
 
     # ------------------------------------------------------------------ logging
-    def _write_csv(self, name: str, rows: list[dict[str, float]]) -> None:
-        if not rows:
-            return
-        columns: list[str] = []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-        path = self.run_dir / name
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-
     def _log(self, kind: str, row: dict[str, float]) -> None:
         rows = self.train_rows if kind == "train" else self.eval_rows
         rows.append(row)
-        self._write_csv(f"{kind}.csv", rows)
+        write_csv(self.run_dir / f"{kind}.csv", rows)  # the whole file again, atomically
         if self.writer is not None:
             for key, value in row.items():
                 if key not in ("frame",) and isinstance(value, (int, float)) and math.isfinite(value):
@@ -384,34 +351,27 @@ class Trainer:
         from rl_aug.evaluation.rollout import run_episodes
 
         record = bool(self.cfg.run.save_video)
-        bar = None
-        if self.cfg.run.progress:  # evaluations take minutes on a CPU: a bar of their own, gone when done
-            from tqdm import tqdm
-
-            bar = tqdm(total=int(self.cfg.run.eval_episodes), desc=f"eval at frame {self.frame}", unit="episode",
-                       leave=False, dynamic_ncols=True)
+        # evaluations take minutes on a CPU: a bar of their own, gone when done
+        bar = tqdm(total=int(self.cfg.run.eval_episodes), desc=f"eval at frame {self.frame}", unit="episode",
+                   leave=False, dynamic_ncols=True, disable=not self.cfg.run.progress)
 
         def progress(total: float) -> None:
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(ret=f"{total:.1f}")
+            bar.update(1)
+            bar.set_postfix(ret=f"{total:.1f}")
 
         seeds = [derived_seed(self.cfg.seed, 1, self.num_evals, ep) for ep in range(int(self.cfg.run.eval_episodes))]
         episodes = run_episodes(lambda obs: self._to_env(self.agent.act(obs, self.step, eval_mode=True)),
                                 self.eval_env, seeds, record=int(record), on_episode=progress)
         returns = [ret for ret, _, _ in episodes]
         frames = episodes[0][2][:-1] if record else []  # the video shows what the agent acted on: not the last obs
-        if bar is not None:
-            bar.close()
-        if record and frames:
+        bar.close()
+        if frames:
             self._write_video(frames)
         self.num_evals += 1
         self.last_eval_step = self.step
         row = {"frame": self.frame, "step": self.step, "episode_return": float(np.mean(returns)),
                "episode_return_std": float(np.std(returns)), "episodes": len(returns)}
         self._log("eval", row)
-        for listener in self.after_eval:
-            listener(row)
         for callback in self.callbacks:
             if hasattr(callback, "on_eval") and callback.on_eval(self.frame, self.step, dict(row)) is False:
                 self._stop_by = self._stop_by or f"{type(callback).__name__}.on_eval"
@@ -423,13 +383,13 @@ class Trainer:
         video_dir = self.run_dir / "videos"
         video_dir.mkdir(exist_ok=True)
         path = video_dir / f"eval_{self.frame:09d}.mp4"
-        tmp = video_dir / f".eval_{self.frame:09d}.tmp.mp4"
+        tmp = video_dir / f".eval_{self.frame:09d}.tmp.mp4"  # not write_atomic's name: ffmpeg picks the format by it
         imageio.mimsave(tmp, frames, fps=30, macro_block_size=1)
         os.replace(tmp, path)
 
     def _to_env(self, action: np.ndarray) -> np.ndarray:
         """Agent actions live in [-1, 1]; rescale to the env's box (identity for DMC)."""
-        return self.action_low + (action + 1.0) * 0.5 * (self.action_high - self.action_low)
+        return to_env_bounds(action, self.action_low, self.action_high)
 
     # ------------------------------------------------------------------ the loop
     def run(self, until_frames: int | None = None) -> dict[str, Any]:
@@ -439,10 +399,11 @@ class Trainer:
         stop_step = self.total_steps
         if until_frames is not None:
             stop_step = min(stop_step, int(until_frames) // self.action_repeat)
-        progress = self._progress_bar()
+        progress = tqdm(total=self.total_steps * self.action_repeat, initial=self.frame, unit="frame",
+                        dynamic_ncols=True, disable=not self.cfg.run.progress)
         live = _Episode(tick=time.perf_counter(), tick_frame=self.frame)
         self._stop_by = None
-        self._first_evaluation(progress)
+        self._first_evaluation()
         while self._stop_by is None:
             if live.obs is None:
                 if self.step >= stop_step:
@@ -450,30 +411,22 @@ class Trainer:
                 self._start_episode(live)
             ended = self._env_step(live)
             self._update(live.update_metrics)
-            if progress is not None:
-                progress.update(self.action_repeat)
-            self._evaluate_and_snapshot(progress)
+            progress.update(self.action_repeat)
+            self._evaluate_and_snapshot()
             if (self.step >= self.total_steps or self._stop_by is not None) and not ended:
-                self._stop_mid_episode(live, progress)
+                self._stop_mid_episode(live)
                 break
             if ended:
                 self._end_episode(live, stop_step, progress)
         return self._finish(progress, live.last_return)
 
-    def _progress_bar(self) -> Any:
-        if not self.cfg.run.progress:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=self.total_steps * self.action_repeat, initial=self.frame, unit="frame", dynamic_ncols=True)
-
-    def _first_evaluation(self, progress: Any) -> None:
+    def _first_evaluation(self) -> None:
         """A new run evaluates its initial policy; a callback may stop the run right there."""
         if self.step == 0 and self.last_eval_step < 0:
             self.evaluate()
         if self._stop_by is not None:  # stopped by the first evaluation: nothing trained, a checkpoint to resume
             self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; resume=true "
-                      "continues the run)", progress)
+                      "continues the run)")
             self.save_checkpoint()
 
     def _start_episode(self, live: _Episode) -> None:
@@ -509,7 +462,7 @@ class Trainer:
             for key, value in self.strategy.update(self.agent, batch, self.step).items():
                 update_metrics[key].append(float(value))
 
-    def _evaluate_and_snapshot(self, progress: Any) -> None:
+    def _evaluate_and_snapshot(self) -> None:
         due = self.step % self.eval_every_steps == 0 or self.step == self.total_steps
         if due and self.last_eval_step != self.step:
             self.evaluate()
@@ -517,12 +470,12 @@ class Trainer:
             checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
         if self._stop_by is not None:
             self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
-                      "resume=true continues the run)", progress)
+                      "resume=true continues the run)")
 
-    def _stop_mid_episode(self, live: _Episode, progress: Any) -> None:
+    def _stop_mid_episode(self, live: _Episode) -> None:
         why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"
         self._say(f"{why} mid-episode: stopped after {live.episode_length} steps of episode {self.episode} (the "
-                  "partial episode is not logged in train.csv)", progress)
+                  "partial episode is not logged in train.csv)")
         self.episode += 1  # a resumed run starts a new episode (the replay closes this one as truncated)
         self.save_checkpoint()
 
@@ -541,8 +494,7 @@ class Trainer:
         live.update_metrics.clear()
         self.episode += 1
         self._log("train", row)
-        if progress is not None:
-            progress.set_postfix(fps=f"{fps:.0f}", ret=f"{live.last_return:.1f}")
+        progress.set_postfix(fps=f"{fps:.0f}", ret=f"{live.last_return:.1f}")
         live.obs = None
         # Saving reads the state without changing it, so checkpoints on a clock keep resume exact.
         overdue = time.monotonic() - self._last_checkpoint_time >= self.checkpoint_every_s
@@ -553,8 +505,7 @@ class Trainer:
 
     def _finish(self, progress: Any, last_return: float) -> dict[str, Any]:
         """Close the bar, flush TensorBoard, write result.json once the budget is reached; the run's counters."""
-        if progress is not None:
-            progress.close()
+        progress.close()
         if self.writer is not None:
             self.writer.flush()
         result = {"frame": self.frame, "step": self.step, "episode": self.episode,
@@ -567,19 +518,16 @@ class Trainer:
         return result
 
     @staticmethod
-    def _say(message: str, progress: Any = None) -> None:
-        """A note for the user on stderr (through the progress bar when there is one)."""
-        if progress is not None:
-            progress.write(message, file=sys.stderr)
-        else:
-            print(message, file=sys.stderr)
+    def _say(message: str) -> None:
+        """A note for the user on stderr (above the progress bars when there are any)."""
+        tqdm.write(message, file=sys.stderr)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.env.close()
-        self.eval_env.close()
-        run_lock.release(getattr(self, "_lock", None))
+        """Close what the run opened and unlock its directory; after a failed start, what it had opened by then."""
+        for opened in (getattr(self, "writer", None), getattr(self, "env", None), getattr(self, "eval_env", None)):
+            if opened is not None:
+                opened.close()
+        run_lock.release(self._lock)
 
 
 def start_line(trainer: Trainer) -> str:

@@ -166,12 +166,13 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
         if job["name"] != killed:
             return
 
-        def crash(frame):  # SIGKILL that trial's worker once, after its checkpoint at 1000 frames, as a crashed machine
-            if frame >= 1000 and not marker.exists():
-                marker.touch()
-                os.kill(os.getpid(), signal.SIGKILL)
+        class Crash:  # SIGKILL that trial's worker once, after its checkpoint at 1000 frames, as a crashed machine
+            def on_checkpoint(self, path, frame):
+                if frame >= 1000 and not marker.exists():
+                    marker.touch()
+                    os.kill(os.getpid(), signal.SIGKILL)
 
-        trainer.after_checkpoint.append(crash)
+        trainer.callbacks.append(Crash())
 
     monkeypatch.setattr(ray_tune, "run", functools.partial(ray_tune.run, setup=crash_once))
     monkeypatch.setenv("MUJOCO_GL", "egl")

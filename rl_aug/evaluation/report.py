@@ -69,10 +69,12 @@ def summary_rows(results: list[EpisodeResult]) -> list[dict[str, float | int | s
     return rows
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """`rows` as a CSV at `path`, written atomically (a stopped run leaves no half-written table); the columns are
+    every key of the rows, in the order first seen. The one CSV writer of run folders, reports and CCIL tables."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)
@@ -185,10 +187,10 @@ def write_report(directory: str | Path, results: list[EpisodeResult], *, title: 
     if overwrite and (directory / "videos").is_dir():
         for old in (directory / "videos").glob("*.mp4"):
             old.unlink()
-    _write_csv(directory / "returns.csv", [
+    write_csv(directory / "returns.csv", [
         {"label": r.label, "run": r.run, "shift": r.shift, "episode": r.episode, "seed": r.seed,
          "episode_return": r.episode_return, "length": r.length} for r in results])
-    _write_csv(directory / "summary.csv", summary_rows(results))
+    write_csv(directory / "summary.csv", summary_rows(results))
     (directory / "report.md").write_text(markdown(results, title=title, reps=reps))
     plot(results, directory / "shifts.png")
     write_videos(results, directory / "videos")
