@@ -530,19 +530,6 @@ class Trainer:
         run_lock.release(self._lock)
 
 
-def start_line(trainer: Trainer) -> str:
-    """What a run says as it starts: where it runs, new or resumed, its budget."""
-    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
-    return f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {trainer.cfg.frames} frames)"
-
-
-def end_line(run_dir: Path, result: dict[str, Any]) -> str:
-    """What a run says when it ends: where it ran, how far, its last evaluation, and why it stopped early."""
-    stopped = f"  stopped by {result['stopped_by']}" if result.get("stopped_by") else ""
-    return (f"run dir: {run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
-            f"last eval return: {result['last_eval_return']:.1f}{stopped}")
-
-
 def train(cfg: DictConfig, env_factory: EnvFactory | None = None, callbacks: Any = None) -> dict[str, Any]:
     """Build a Trainer for `cfg`, run it to its budget, close it. Prints the run directory as the run starts and
     ends, and returns the final counters and returns: frame, step, episode, last_train_return, last_eval_return,
@@ -554,12 +541,21 @@ def train(cfg: DictConfig, env_factory: EnvFactory | None = None, callbacks: Any
     `on_checkpoint(path, frame)`, called after each checkpoint is written whole. An `on_eval` returning False
     stops training at once, cleanly: a final checkpoint is taken (resume=true continues the run later) and
     result.json is not written unless the budget was reached. Any other return value continues."""
-    trainer = Trainer(cfg, env_factory=env_factory, callbacks=callbacks)
-    print(start_line(trainer), flush=True)
+    return run_to_end(Trainer(cfg, env_factory=env_factory, callbacks=callbacks))
+
+
+def run_to_end(trainer: Trainer) -> dict[str, Any]:
+    """Run `trainer` to its budget and close it, saying where it runs as it starts (new or resumed, the budget) and
+    how far it got as it ends: what `train` and `rl-aug train` do with a Trainer. Returns `Trainer.run`'s result
+    with run_dir added."""
+    start = f"resuming at frame {trainer.frame}" if trainer.frame else "new run"
+    print(f"rl-aug train: run dir {trainer.run_dir} ({start}, budget {trainer.cfg.frames} frames)", flush=True)
     try:
         result = trainer.run()
     finally:
         trainer.close()
     result = {**result, "run_dir": trainer.run_dir}
-    print(end_line(trainer.run_dir, result), flush=True)
+    stopped = f"  stopped by {result['stopped_by']}" if result.get("stopped_by") else ""
+    print(f"run dir: {trainer.run_dir}  frames: {result['frame']}  agent steps: {result['step']}  "
+          f"last eval return: {result['last_eval_return']:.1f}{stopped}", flush=True)
     return result

@@ -99,19 +99,14 @@ def _print_cfg(argv: list[str], config_dirs: list[str], multirun: bool) -> int:
 def _one_run(argv: list[str], config_dirs: list[str]) -> int:
     """One run; a bad config or run directory is answered here, as exit 2, so that `-m` can say which run failed."""
     from rl_aug.agents.config import compose
-    from rl_aug.agents.train import Trainer, end_line, start_line
+    from rl_aug.agents.train import Trainer, run_to_end
 
     try:
         cfg = compose(argv, config_dirs)
         trainer = Trainer(cfg, overrides=argv)
     except (UserInputError, FileExistsError, FileNotFoundError) as exc:
         return refuse("train", exc)
-    print(start_line(trainer), flush=True)
-    try:
-        result = trainer.run()
-    finally:
-        trainer.close()
-    print(end_line(trainer.run_dir, result))
+    run_to_end(trainer)
     return 0
 
 
