@@ -515,12 +515,7 @@ def check(cfg: DictConfig) -> None:
     if regularizers is not None and not isinstance(regularizers, ListConfig):
         raise ConfigError(f"strategy.regularizers: expected a list (e.g. strategy.regularizers=[tangent_prop]), "
                           f"got {regularizers!r}")
-    from rl_aug import strategies
-
-    try:  # built once here (cheap: no networks), so a bad option fails at compose time, by name
-        strategies.from_config({"name": cfg.strategy.name, **strategy_kwargs(cfg)})
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"strategy: {exc}") from None
+    make_strategy(cfg)  # built once here (cheap: no networks), so a bad option fails at compose time, by name
     supported = cfg.strategy.get("agents")
     if supported is not None and name not in supported:
         raise ConfigError(
@@ -562,3 +557,14 @@ def strategy_kwargs(cfg: DictConfig) -> dict[str, Any]:
     node = OmegaConf.to_container(cfg.strategy, resolve=True)
     assert isinstance(node, dict)
     return {k: v for k, v in node.items() if k not in ("name", "agents")}
+
+
+def make_strategy(cfg: DictConfig) -> Any:
+    """The strategy of cfg.strategy (rl_aug.strategies.from_config), or a ConfigError naming the problem: what
+    `check` builds to test the options and what the Trainer trains with."""
+    from rl_aug import strategies
+
+    try:
+        return strategies.from_config({"name": cfg.strategy.name, **strategy_kwargs(cfg)})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"strategy: {exc}") from None

@@ -37,7 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from rl_aug.agents import checkpoint, provenance, run_lock
 from rl_aug.agents import config as configs
 from rl_aug.agents.callbacks import check_callbacks
-from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, config_diff, strategy_kwargs
+from rl_aug.agents.config import ConfigError, agent_classes, agent_kwargs, config_diff, make_strategy
 from rl_aug.agents.policy import to_env_bounds
 from rl_aug.agents.replay import ReplayBuffer
 from tqdm import tqdm
@@ -59,19 +59,6 @@ def make_env(task: DictConfig, seed: int) -> Any:
         if not envs.custom.is_custom(task):
             raise
         raise ConfigError(f"task: {exc}") from None
-
-
-def make_strategy(cfg: DictConfig) -> Any:
-    """rl_aug.strategies.make(name, **kwargs) for cfg.strategy, with the valid names on failure."""
-    from rl_aug import strategies
-
-    names = list(strategies.available())
-    if cfg.strategy.name not in names:
-        raise ConfigError(f"unknown strategy {cfg.strategy.name!r}: expected one of {', '.join(names)}")
-    try:
-        return strategies.make(cfg.strategy.name, **strategy_kwargs(cfg))
-    except TypeError as exc:
-        raise ConfigError(f"bad options for strategy {cfg.strategy.name!r}: {exc}") from None
 
 
 def derived_seed(*parts: int) -> int:

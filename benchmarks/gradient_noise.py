@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 from rl_aug.agents import checkpoint
+from rl_aug.agents.config import make_strategy
 from rl_aug.agents.replay import ReplayBuffer
-from rl_aug.agents.train import make_strategy
 from torch import Tensor
 
 from rl_aug.strategies.protocol import Batch
