@@ -51,7 +51,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     """`write(tmp)` into `path.tmp`, then rename it over `path`: a crash never leaves a half-written file (the run
-    directory's files: CSVs, result.json, run_info.json, snapshots, videos)."""
+    directory's result.json, run_info.json and snapshots; CSVs go through rl_aug.evaluation.report.write_csv, videos
+    keep a name ending in .mp4 for ffmpeg)."""
     tmp = _beside(path, ".tmp")
     write(tmp)
     os.replace(tmp, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -441,12 +442,15 @@ def new_run_dir(parent: Path, prefix: str = "") -> Path:
     """A new folder `parent/<prefix><UTC time>`, created; `-2`, `-3`, ... appended when a run started in the same
     second took the name, so a run never writes into another's folder."""
     stamp = f"{prefix}{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
-    run, suffix = parent / stamp, 1
-    while run.exists():
-        suffix += 1
-        run = parent / f"{stamp}-{suffix}"
-    run.mkdir(parents=True)
-    return run
+    parent.mkdir(parents=True, exist_ok=True)
+    for suffix in itertools.count(1):
+        run = parent / (stamp if suffix == 1 else f"{stamp}-{suffix}")
+        try:
+            run.mkdir()  # exclusive: of two processes asking for one name, one gets it, the other the next
+            return run
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def trial(config: dict[str, Any], setup: TrialSetup | None = None) -> None:
 def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
     """A Ray task of `rl-aug sweep --evaluate-shifts`: rl-aug evaluate's episodes of one run under the shifts
     (DMC-GB assets from $RL_AUG_DMCGB_DIR, which reaches the workers)."""
-    # lazy: the sweep's driver imports this module, and needs no env layer
+    # lazy: Ray ships this function to a worker, which imports the env layer only when it evaluates
     from rl_aug.agents.evaluate import evaluate_run as evaluate
 
     return evaluate(Path(run_dir), shifts, episodes=episodes)[0]

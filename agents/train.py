@@ -136,9 +136,12 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
         created = not self.run_dir.exists()
         self._lock = self._lock_run_dir()
-        resuming = False
         try:
             resuming = self._check_run_dir()
+        except BaseException:  # never deletes: the folder may hold a run another process made meanwhile
+            self.close()
+            raise
+        try:
             self._build(cfg, env_factory, strategy, overrides, resuming)
         except BaseException:
             self.close()

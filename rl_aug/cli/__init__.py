@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rl_aug import __version__, gl
-from rl_aug.errors import UserInputError, one_line
+from rl_aug.errors import UserInputError, blame_input, one_line
 from rl_aug.extras import EXTRA_OF, MissingExtra, hint
 
 # name -> ("module:function", one-line help)
@@ -120,6 +120,21 @@ def _choose_gl(subcommand: str, args: list[str]) -> None:
     if chosen and not was_set and subcommand != "augment" and _renders(args):
         print(f"rl-aug {subcommand}: MUJOCO_GL was unset and no display was found: using MUJOCO_GL={chosen}",
               file=sys.stderr)
+
+
+def shift_list(text: str, option: str = "--shifts") -> list[str]:
+    """The shift names of a comma-separated option (--shifts of evaluate and shifts, sweep's --evaluate-shifts),
+    every one known before anything runs (UserInputError naming the option otherwise)."""
+    shifts = [s.strip() for s in text.split(",") if s.strip()]
+    if not shifts:
+        raise UserInputError(f"{option}: expected comma-separated shift names (e.g. train,color_hard), got none")
+    from rl_aug.wrappers.shifts import parse_shift  # the env layer: only when a shift list is read
+
+    with blame_input(option):
+        for shift in shifts:
+            if shift not in ("train", "none"):
+                parse_shift(shift)
+    return shifts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,12 +20,11 @@ from pathlib import Path
 
 from rl_aug.agents.evaluate import evaluate_run
 from rl_aug.augment import parse
-from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, refuse
+from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, refuse, shift_list
 from rl_aug.errors import UserInputError, blame_input
 from rl_aug.evaluation import episode_seeds, write_report
 from rl_aug.evaluation.invariance import DEFAULT_AUGMENTATIONS, write_invariance
 from rl_aug.evaluation.report import read_returns
-from rl_aug.wrappers.shifts import parse_shift
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,19 +70,6 @@ def _unpaired(episodes: list, shifts: list[str], seeds: list[int]) -> str:
             if got != seeds:
                 return f"{run} under {shift} used {len(got)} episode(s) with other reset seeds"
     return ""
-
-
-def shift_list(text: str, option: str = "--shifts") -> list[str]:
-    """The shift names of a comma-separated option (--shifts of evaluate and shifts, sweep's --evaluate-shifts),
-    every one known before anything runs (UserInputError naming the option otherwise)."""
-    shifts = [s.strip() for s in text.split(",") if s.strip()]
-    if not shifts:
-        raise UserInputError(f"{option}: expected comma-separated shift names (e.g. train,color_hard), got none")
-    with blame_input(option):
-        for shift in shifts:
-            if shift not in ("train", "none"):
-                parse_shift(shift)
-    return shifts
 
 
 @command("evaluate")

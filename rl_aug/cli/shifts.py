@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rl_aug import envs
-from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command
-from rl_aug.cli.evaluate import shift_list
+from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, shift_list
 from rl_aug.errors import UserInputError
 
 

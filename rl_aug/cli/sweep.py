@@ -26,8 +26,7 @@ from pathlib import Path
 
 from rl_aug.agents.config import ConfigError
 from rl_aug.agents.sweep import plan
-from rl_aug.cli import DMCGB_SHIFTS, at_least, command
-from rl_aug.cli.evaluate import shift_list
+from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
 from rl_aug.errors import UserInputError
 from rl_aug.evaluation import write_report
 from rl_aug.evaluation.runs_report import write_runs_report
