@@ -389,6 +389,26 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_refused_start_never_deletes_a_run_that_appeared_meanwhile(tmp_path, monkeypatch):
+    """Another process may create and fill run_dir after this start first looked (no run_dir: "created") and
+    before it takes the lock: the refusal ("already holds a run") must leave that run as it is."""
+    from rl_aug.agents import config as configs
+
+    run_dir = tmp_path / "run"
+    check_start = configs.check_start
+
+    def another_process_writes_a_run(cfg):
+        check_start(cfg)
+        run_dir.mkdir()
+        (run_dir / "config.yaml").write_text("seed: 7\n")
+
+    cfg = compose(overrides(tmp_path, "sac", "none"))
+    monkeypatch.setattr(configs, "check_start", another_process_writes_a_run)
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        Trainer(cfg, env_factory=point_env)
+    assert (run_dir / "config.yaml").read_text() == "seed: 7\n"
+
+
 def _checkpointed_run(tmp_path: Path) -> Path:
     t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
     t.run(until_frames=18)
