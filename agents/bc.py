@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from rl_aug.files import atomic_path
 
 OUTPUTS = ("tanh", "linear")
 NOISE_SHAPES = ("one_sided", "symmetric")
@@ -152,12 +153,10 @@ class BCPolicy(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Atomic save (tmp file + rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save({"state_dict": self.state_dict(), "obs_dim": len(self.obs_mean),
-                    "act_dim": len(self.act_low), "output": self.output, "obs_std_eps": self.obs_std_eps,
-                    "hidden": [m.out_features for m in self.net if isinstance(m, nn.Linear)][:-1]}, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save({"state_dict": self.state_dict(), "obs_dim": len(self.obs_mean),
+                        "act_dim": len(self.act_low), "output": self.output, "obs_std_eps": self.obs_std_eps,
+                        "hidden": [m.out_features for m in self.net if isinstance(m, nn.Linear)][:-1]}, tmp)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BCPolicy:

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from rl_aug.agents.config import agent_classes, agent_kwargs
 from rl_aug.agents.replay import ReplayBuffer
 
 from rl_aug.errors import UserInputError
+from rl_aug.files import atomic_path
 
 STATE_FILE = "state.pt"
 REPLAY_FILE = "replay.npz"
@@ -47,16 +47,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """`write(tmp)` into `path.tmp`, then rename it over `path`: a crash never leaves a half-written file (the run
-    directory's result.json, run_info.json and snapshots; CSVs go through rl_aug.evaluation.report.write_csv, videos
-    keep a name ending in .mp4 for ffmpeg)."""
-    tmp = _beside(path, ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-    return path
 
 
 def save(directory: str | Path, state: dict[str, Any], replay: ReplayBuffer) -> Path:
@@ -174,7 +164,9 @@ def save_snapshot(run_dir: str | Path, frame: int, step: int, agent: Any) -> Pat
     path = snapshot_path(run_dir, frame)
     path.parent.mkdir(exist_ok=True)
     weights = {"agent": agent.weights_state_dict(), "counters": {"step": int(step)}, "frame": int(frame)}
-    return write_atomic(path, lambda tmp: torch.save(weights, tmp))
+    with atomic_path(path) as tmp:
+        torch.save(weights, tmp)
+    return path
 
 
 def snapshot_frames(run_dir: str | Path) -> list[int]:

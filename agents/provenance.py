@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rl_aug.agents.checkpoint import write_atomic
+
+from rl_aug.files import atomic_path
 
 INFO_FILE = "run_info.json"
 LIBRARIES = ("rl-aug", "torch", "numpy", "gymnasium", "mujoco", "dm-control", "shimmy", "stable-baselines3",
@@ -69,4 +70,6 @@ def read(run_dir: Path) -> list[dict[str, Any]]:
 def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
     """Append this start's record to run_dir/run_info.json (written atomically)."""
     text = json.dumps([*read(run_dir), record(overrides, resumed)], indent=2) + "\n"
-    return write_atomic(run_dir / INFO_FILE, lambda tmp: tmp.write_text(text))
+    with atomic_path(run_dir / INFO_FILE) as tmp:
+        tmp.write_text(text)
+    return run_dir / INFO_FILE

@@ -16,13 +16,13 @@ step bootstrap after the steps available.
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from rl_aug.files import atomic_path
 from rl_aug.strategies.protocol import Batch
 
 # What the saved "config" array holds, in order: the layout a buffer must have to load a saved state.
@@ -225,11 +225,8 @@ class ReplayBuffer:
 
     def save(self, path: str | Path) -> None:
         """Write to `path` (.npz) atomically: a temporary file renamed over the target."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **self.state_dict())
-        os.replace(tmp, path)
 
     def load(self, path: str | Path) -> None:
         with np.load(Path(path), allow_pickle=False) as data:

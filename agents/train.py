@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import sys
@@ -43,6 +42,7 @@ from rl_aug.agents.replay import ReplayBuffer
 from tqdm import tqdm
 
 from rl_aug.evaluation.report import write_csv
+from rl_aug.files import atomic_path
 from rl_aug.host_memory import keep_freed_memory
 
 EnvFactory = Callable[[DictConfig, int], Any]
@@ -72,7 +72,9 @@ RESULT_FILE = "result.json"
 def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
     """`result.json`: written (atomically) when a run has trained its whole budget; a sweep skips such runs."""
     text = json.dumps(result, indent=2) + "\n"
-    return checkpoint.write_atomic(Path(run_dir) / RESULT_FILE, lambda tmp: tmp.write_text(text))
+    with atomic_path(Path(run_dir) / RESULT_FILE) as tmp:
+        tmp.write_text(text)
+    return Path(run_dir) / RESULT_FILE
 
 
 def finished(run_dir: str | Path, frames: int | None = None) -> bool:
@@ -372,10 +374,8 @@ class Trainer:
 
         video_dir = self.run_dir / "videos"
         video_dir.mkdir(exist_ok=True)
-        path = video_dir / f"eval_{self.frame:09d}.mp4"
-        tmp = video_dir / f".eval_{self.frame:09d}.tmp.mp4"  # not write_atomic's name: ffmpeg picks the format by it
-        imageio.mimsave(tmp, frames, fps=30, macro_block_size=1)
-        os.replace(tmp, path)
+        with atomic_path(video_dir / f"eval_{self.frame:09d}.mp4") as tmp:
+            imageio.mimsave(tmp, frames, fps=30, macro_block_size=1)
 
     def _to_env(self, action: np.ndarray) -> np.ndarray:
         """Agent actions live in [-1, 1]; rescale to the env's box (identity for DMC)."""

@@ -5,7 +5,7 @@ from a reader; the rule is only kept if something checks every import, module-le
 
 Layers, bottom-up (README "Architecture"); a module may import its own layer and those below:
 
-    0 core        rl_aug (the package root), rl_aug.augment, errors, extras, precision, host_memory, gl, media
+    0 core        rl_aug (the package root), rl_aug.augment, errors, extras, precision, host_memory, gl, media, files
     1 strategies  rl_aug.strategies (the agent-strategy protocol: rl_aug/strategies/protocol.py)
     2 envs        rl_aug.wrappers, rl_aug.envs (and envs.ccil's tasks), rl_aug.ccil (labels, dynamics)
     3 agents      rl_aug.agents' networks, vit, replay, base, sac, drqv2, bc, pixel_bc; rl_aug.sb3;
@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "rl_aug.host_memory": CORE,
     "rl_aug.gl": CORE,
     "rl_aug.media": CORE,
+    "rl_aug.files": CORE,
     "rl_aug.strategies": STRATEGIES,
     "rl_aug.wrappers": ENVS,
     "rl_aug.envs": ENVS,

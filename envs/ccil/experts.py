@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
+
+from rl_aug.files import atomic_path
 
 # task -> (algorithm kwargs, environment steps). Small nets and batches: CPU budget, not paper budget.
 EXPERT_BUDGETS: dict[str, tuple[dict, int]] = {
@@ -67,9 +68,8 @@ def train_expert(task: str, steps: int | None, out_dir: Path, seed: int = 0) -> 
     model.learn(total_timesteps=steps, progress_bar=False)
     seconds = time.time() - start
     mean, std = evaluate_expert(model, task)
-    tmp = out_dir / f".{task}.tmp.zip"
-    model.save(tmp)
-    os.replace(tmp, out_dir / f"{task}.zip")
+    with atomic_path(out_dir / f"{task}.zip") as tmp:
+        model.save(tmp)
     record = {"task": task, "algo": "SAC", "steps": steps, "seed": seed, "train_seconds": round(seconds, 1),
                   "return_mean": mean, "return_std": std, "eval_episodes": 10, "kwargs": record_kwargs, "machine": "CPU (torch threads 1)",
                   "command": f"python -m rl_aug.envs.ccil.experts --task {task} --steps {steps}"}

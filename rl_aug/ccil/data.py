@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rl_aug.errors import UserInputError
+from rl_aug.files import atomic_path
 
 MIN_TRANSITIONS = 2
 DEMO_KEYS = ("observations", "actions", "next_observations")
@@ -141,9 +142,8 @@ def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     """np.savez to a temporary file, then rename: a crash never leaves a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 

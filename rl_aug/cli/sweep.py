@@ -30,6 +30,7 @@ from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
 from rl_aug.errors import UserInputError
 from rl_aug.evaluation import write_report
 from rl_aug.evaluation.runs_report import write_runs_report
+from rl_aug.files import atomic_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,9 +123,8 @@ def main(argv: list[str]) -> int:
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with SweepLock(sweep_dir):
         if record not in records:
-            tmp = record_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
-            os.replace(tmp, record_path)
+            with atomic_path(record_path) as tmp:
+                tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
         return _sweep(args, jobs, todo, sweep_dir, address)
 
 

@@ -4,7 +4,6 @@ markdown report with the DMC-GB-style table and the aggregate over shifts, a bar
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from rl_aug.evaluation.aggregate import aggregate
 from rl_aug.evaluation.rollout import EpisodeResult
+from rl_aug.files import atomic_path
 
 
 def _ordered(values: list[str]) -> list[str]:
@@ -72,12 +72,10 @@ def summary_rows(results: list[EpisodeResult]) -> list[dict[str, float | int | s
 def write_csv(path: Path, rows: list[dict]) -> None:
     """`rows` as a CSV at `path`, written atomically (a stopped run leaves no half-written table); the columns are
     every key of the rows, in the order first seen. The one CSV writer of run folders, reports and CCIL tables."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def markdown(results: list[EpisodeResult], *, title: str = "Generalization evaluation", reps: int = 2000) -> str:
@@ -132,10 +130,9 @@ def plot(results: list[EpisodeResult], path: Path) -> None:
     ax.set_ylabel("episode return")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_videos(results: list[EpisodeResult], directory: Path, fps: int = 30) -> list[Path]:
@@ -148,9 +145,8 @@ def write_videos(results: list[EpisodeResult], directory: Path, fps: int = 30) -
         directory.mkdir(parents=True, exist_ok=True)
         name = f"{r.label}-{r.run}-{r.shift}-ep{r.episode}"
         path = directory / ("".join(c if c.isalnum() or c in "-_.@" else "_" for c in name) + ".mp4")
-        tmp = path.with_name("." + path.stem + ".tmp.mp4")
-        imageio.mimsave(tmp, r.frames, fps=fps, macro_block_size=1)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            imageio.mimsave(tmp, r.frames, fps=fps, macro_block_size=1)
         paths.append(path)
     return paths
 

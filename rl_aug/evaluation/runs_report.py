@@ -14,7 +14,6 @@ within that task (stratified).
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from rl_aug.evaluation.aggregate import (
     performance_profile,
     stratified_bootstrap,
 )
+from rl_aug.files import atomic_path
 
 SCALE = 1000.0
 
@@ -144,10 +144,9 @@ def plot_profiles(results: list[RunResult], path: Path) -> bool:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name("." + path.name)
-    fig.savefig(tmp, format="png", dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
     return True
 
 
