@@ -32,6 +32,7 @@ from rl_aug.envs.ccil.tasks import CCILTask, get_task
 
 from rl_aug.ccil import generate_labels, train_dynamics
 from rl_aug.ccil.data import DemoFormatError, Demonstrations, load_demos, save_npz_atomic
+from rl_aug.files import write_text
 
 
 def _save_seed(out: Path, seed: int, returns: dict[str, np.ndarray], info: dict) -> None:
@@ -189,7 +190,7 @@ def run(cfg: DictConfig, on_seed: Callable[[Path], None] | None = None,
     _log(cfg, f"run directory: {out}")
     _log(cfg, f"demos: {demo_path.name}, {len(demos)} transitions; seeds {list(cfg.seeds)}; "
               f"methods {list(cfg.methods)}")
-    OmegaConf.save(cfg, out / "config.yaml")
+    write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))
     expert_file = demo_path.with_suffix(".json")
     expert_return = (json.loads(expert_file.read_text()).get("expert_return_mean") if expert_file.exists()
                      else task.expert_return)

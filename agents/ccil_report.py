@@ -15,6 +15,7 @@ import numpy as np
 
 from rl_aug.evaluation.aggregate import paired_difference as _paired
 from rl_aug.evaluation.report import write_csv
+from rl_aug.files import atomic_path, write_text
 
 
 def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict[str, tuple[float, float]]:
@@ -80,7 +81,7 @@ def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]
         q = np.quantile(np.concatenate(lips), [0.05, 0.5, 0.95, 1.0])
         lines += ["", ("Local Lipschitz constant of f over the demos (Jacobian spectral norm, all seeds): "
                   f"5% {q[0]:.3g}, median {q[1]:.3g}, 95% {q[2]:.3g}, max {q[3]:.3g}")]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    write_text(out / "results.md", "\n".join(lines) + "\n")
     return summary
 
 
@@ -117,6 +118,7 @@ def write_plots(out: Path, demos: Any, info: dict) -> None:
         axes[2].set_title("labels around the demonstrations")
         axes[2].legend()
     fig.tight_layout()
-    fig.savefig(out / "ccil.png", dpi=100)
+    with atomic_path(out / "ccil.png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rl_aug.files import atomic_path
+from rl_aug.files import write_text
 
 INFO_FILE = "run_info.json"
 LIBRARIES = ("rl-aug", "torch", "numpy", "gymnasium", "mujoco", "dm-control", "shimmy", "stable-baselines3",
@@ -70,6 +70,4 @@ def read(run_dir: Path) -> list[dict[str, Any]]:
 def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
     """Append this start's record to run_dir/run_info.json (written atomically)."""
     text = json.dumps([*read(run_dir), record(overrides, resumed)], indent=2) + "\n"
-    with atomic_path(run_dir / INFO_FILE) as tmp:
-        tmp.write_text(text)
-    return run_dir / INFO_FILE
+    return write_text(run_dir / INFO_FILE, text)

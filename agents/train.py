@@ -42,7 +42,7 @@ from rl_aug.agents.replay import ReplayBuffer
 from tqdm import tqdm
 
 from rl_aug.evaluation.report import write_csv
-from rl_aug.files import atomic_path
+from rl_aug.files import atomic_path, write_text
 from rl_aug.host_memory import keep_freed_memory
 
 EnvFactory = Callable[[DictConfig, int], Any]
@@ -72,9 +72,7 @@ RESULT_FILE = "result.json"
 def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
     """`result.json`: written (atomically) when a run has trained its whole budget; a sweep skips such runs."""
     text = json.dumps(result, indent=2) + "\n"
-    with atomic_path(Path(run_dir) / RESULT_FILE) as tmp:
-        tmp.write_text(text)
-    return Path(run_dir) / RESULT_FILE
+    return write_text(Path(run_dir) / RESULT_FILE, text)
 
 
 def finished(run_dir: str | Path, frames: int | None = None) -> bool:
@@ -174,7 +172,7 @@ class Trainer:
             # A resumed run may ask for a different checkpoint interval: it applies from now on.
             self.next_checkpoint_step = min(self.next_checkpoint_step, self.step + self.checkpoint_every_steps)
         else:
-            OmegaConf.save(configs.saved_form(cfg), self.run_dir / "config.yaml")
+            write_text(self.run_dir / "config.yaml", OmegaConf.to_yaml(configs.saved_form(cfg)))
         provenance.append(self.run_dir, overrides, resumed=resuming)
         self.writer = self._open_writer(resuming) if cfg.run.tensorboard else None
 

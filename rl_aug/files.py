@@ -34,3 +34,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, target)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """`path.write_text(text)`, atomically (configs, reports, JSON records); returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

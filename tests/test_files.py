@@ -33,3 +33,12 @@ def test_writers_that_pick_the_format_by_the_suffix_get_it():
 
     assert temporary_name(Path("videos/eval_000001000.mp4")).name == ".eval_000001000.tmp.mp4"
     assert temporary_name(Path("seed0.npz")).suffix == ".npz"  # np.savez would append .npz otherwise
+
+
+def test_write_text_replaces_the_file_whole(tmp_path):
+    from rl_aug.files import write_text
+
+    target = tmp_path / "config.yaml"
+    assert write_text(target, "seed: 1\n") == target
+    assert write_text(target, "seed: 2\n").read_text() == "seed: 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]

@@ -16,6 +16,7 @@ import numpy as np
 from rl_aug.envs.ccil.tasks import TASKS, get_task
 
 from rl_aug.ccil.data import Demonstrations, save_demos
+from rl_aug.files import write_text
 
 
 def collect(task_name: str, episodes: int | None = None, seed: int = 0) -> tuple[Demonstrations, list[float]]:
@@ -49,7 +50,7 @@ def write_demos(task_name: str, out: Path | None = None) -> dict:
     record = {"task": task_name, "episodes": len(returns), "transitions": len(demos),
                   "expert_return_mean": float(np.mean(returns)), "expert_return_std": float(np.std(returns)),
                   "command": f"python -m rl_aug.envs.ccil.demos --task {task_name}"}
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2))
+    write_text(path.with_suffix(".json"), json.dumps(record, indent=2))
     return record
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_aug.files import atomic_path
+from rl_aug.files import atomic_path, write_text
 
 # task -> (algorithm kwargs, environment steps). Small nets and batches: CPU budget, not paper budget.
 EXPERT_BUDGETS: dict[str, tuple[dict, int]] = {
@@ -73,7 +73,7 @@ def train_expert(task: str, steps: int | None, out_dir: Path, seed: int = 0) -> 
     record = {"task": task, "algo": "SAC", "steps": steps, "seed": seed, "train_seconds": round(seconds, 1),
                   "return_mean": mean, "return_std": std, "eval_episodes": 10, "kwargs": record_kwargs, "machine": "CPU (torch threads 1)",
                   "command": f"python -m rl_aug.envs.ccil.experts --task {task} --steps {steps}"}
-    (out_dir / f"{task}.json").write_text(json.dumps(record, indent=2))
+    write_text(out_dir / f"{task}.json", json.dumps(record, indent=2))
     env.close()
     return record
 

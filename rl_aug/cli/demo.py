@@ -17,6 +17,7 @@ import torch
 
 from rl_aug import augment, envs
 from rl_aug.cli import HelpFormatter, at_least, command
+from rl_aug.files import atomic_path, write_text
 
 GALLERY_SPECS = [
     "none",
@@ -72,7 +73,8 @@ def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> None:
             ax.set_yticks([])
         axes[row, 0].set_ylabel(spec, rotation=0, ha="right", va="center", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -130,6 +132,6 @@ def main(argv: list[str]) -> int:
         lines += [f"| {name} | {ms:.2f} | {ms / floor:.1f} |" for name, ms in table]
         print("\n".join(lines[-len(table) - 2 :]))
     report = run / "report.md"
-    report.write_text("\n".join(lines) + "\n")
+    write_text(report, "\n".join(lines) + "\n")
     print(f"report: {report}")
     return 0

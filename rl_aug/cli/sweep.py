@@ -30,7 +30,7 @@ from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
 from rl_aug.errors import UserInputError
 from rl_aug.evaluation import write_report
 from rl_aug.evaluation.runs_report import write_runs_report
-from rl_aug.files import atomic_path
+from rl_aug.files import write_text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,8 +123,7 @@ def main(argv: list[str]) -> int:
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with SweepLock(sweep_dir):
         if record not in records:
-            with atomic_path(record_path) as tmp:
-                tmp.write_text(json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
+            write_text(record_path, json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
         return _sweep(args, jobs, todo, sweep_dir, address)
 
 

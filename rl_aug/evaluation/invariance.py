@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from rl_aug.augment import parse
+from rl_aug.files import atomic_path, write_text
 
 # The registered ops a user meets in the strategies and the DMC-GB shifts they stand for.
 DEFAULT_AUGMENTATIONS = ("shift(pad=4)", "conv", "overlay(alpha=0.5)", "color_jitter", "grayscale", "cutout",
@@ -119,7 +120,7 @@ def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[Inv
     """invariance.csv (one row per run and augmentation), invariance.md (a table) and invariance.png (bars)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "invariance.csv", "w", newline="") as fh:
+    with atomic_path(out / "invariance.csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["run", *InvarianceRow.__dataclass_fields__])
         writer.writeheader()
         for run, rows in rows_by_run.items():
@@ -132,7 +133,7 @@ def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[Inv
     for run, rows in rows_by_run.items():
         lines += [f"| {run} | {r.augmentation} | {r.action_change:.3f} | {r.q_change:.3f} | "
                   f"{r.relative_q_change:.3f} |" for r in rows]
-    (out / "invariance.md").write_text("\n".join(lines) + "\n")
+    write_text(out / "invariance.md", "\n".join(lines) + "\n")
     paths = [out / "invariance.csv", out / "invariance.md"]
     try:
         import matplotlib
@@ -155,6 +156,7 @@ def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[Inv
     axes[1].set_xlabel("Q change / std of Q over states")
     axes[1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(out / "invariance.png", dpi=120)
+    with atomic_path(out / "invariance.png") as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return [*paths, out / "invariance.png"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from rl_aug.evaluation.aggregate import aggregate
 from rl_aug.evaluation.rollout import EpisodeResult
-from rl_aug.files import atomic_path
+from rl_aug.files import atomic_path, write_text
 
 
 def _ordered(values: list[str]) -> list[str]:
@@ -187,7 +187,7 @@ def write_report(directory: str | Path, results: list[EpisodeResult], *, title: 
         {"label": r.label, "run": r.run, "shift": r.shift, "episode": r.episode, "seed": r.seed,
          "episode_return": r.episode_return, "length": r.length} for r in results])
     write_csv(directory / "summary.csv", summary_rows(results))
-    (directory / "report.md").write_text(markdown(results, title=title, reps=reps))
+    write_text(directory / "report.md", markdown(results, title=title, reps=reps))
     plot(results, directory / "shifts.png")
     write_videos(results, directory / "videos")
     return directory
