@@ -142,8 +142,8 @@ def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     """np.savez to a temporary file, then rename: a crash never leaves a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        np.savez_compressed(tmp, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: numpy appends no .npz to the name
+        np.savez_compressed(fh, **arrays)
     return path
 
 
