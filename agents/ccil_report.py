@@ -13,25 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from rl_aug.evaluation.aggregate import paired_difference as _paired
+from rl_aug.evaluation.aggregate import paired_difference
 from rl_aug.evaluation.report import write_csv
 from rl_aug.files import atomic_path, write_text
 
 
 def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict[str, tuple[float, float]]:
     """Mean +- std over seeds of per-seed mean returns (CCIL's protocol)."""
-    out = {}
-    for m in methods:
-        means = np.array([r[m].mean() for r in per_seed])
-        out[m] = (float(means.mean()), float(means.std()))
-    return out
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float | list[float]]:
-    """rl_aug.evaluation.aggregate.paired_difference (per-seed a_i - b_i, mean, standard error with ddof 1, nan
-    with one seed) as the dict the CCIL tables and results files use."""
-    d = _paired(a, b)
-    return {"diffs": d.diffs.tolist(), "mean": d.mean, "se": d.se, "n": len(d.diffs)}
+    means = {m: np.array([r[m].mean() for r in per_seed]) for m in methods}
+    return {m: (float(x.mean()), float(x.std())) for m, x in means.items()}
 
 
 def comparison_pairs(methods: list[str]) -> list[tuple[str, str]]:
@@ -54,9 +44,8 @@ def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]
     write_csv(out / "results.csv", rows)
     summary = summarize(per_seed, methods)
     done = len(per_seed)
-    partial = planned_seeds is not None and done < planned_seeds
     lines = [f"# CCIL on {task_name}", ""]
-    if partial:
+    if planned_seeds is not None and done < planned_seeds:
         lines += [f"**Partial: {done} of {planned_seeds} seeds finished.**", ""]
     lines += [(f"{done} seeds x {episodes} episodes, eval noise {noise}; mean +- std over seeds of "
                f"per-seed means. Expert: {expert_return if expert_return is not None else 'n/a'}"), "",
@@ -71,8 +60,8 @@ def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]
                   "|---|" + "---|" * (len(seeds) + 2)]
         for a, b in pairs:
             d = paired_difference([r[a].mean() for r in per_seed], [r[b].mean() for r in per_seed])
-            lines.append(f"| {a} - {b} | " + " | ".join(f"{x:+.1f}" for x in d["diffs"])
-                         + f" | {d['mean']:+.1f} | {d['se']:.1f} |")
+            lines.append(f"| {a} - {b} | " + " | ".join(f"{x:+.1f}" for x in d.diffs)
+                         + f" | {d.mean:+.1f} | {d.se:.1f} |")
     stats = [i.get("label_stats") for i in infos if i.get("label_stats")]
     if stats:
         lines += ["", "Labels kept per seed: " + "; ".join(json.dumps(s) for s in stats)]
