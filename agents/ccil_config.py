@@ -133,8 +133,7 @@ def from_command_line(argv: list[str]) -> tuple[DictConfig, bool]:
     if len(resume) > 1:
         raise ConfigError(f"expected one resume=RUN_DIR, got {resume}")
     if resume:
-        rest = [a for a in argv if not a.startswith("resume=")]
-        return load_resume_config(resume[0].removeprefix("resume="), rest), True
+        return load_resume_config(resume[0].removeprefix("resume="), [a for a in argv if a not in resume]), True
     return load_config(argv), False
 
 
@@ -181,8 +180,7 @@ def validate_config(cfg: DictConfig) -> None:
     for key, test, expected in checks:
         if not test(value := OmegaConf.select(cfg, key)):
             raise ConfigError(f"{key} must be {expected}, got {value!r}")
-    unknown_methods = [m for m in cfg.methods if m not in METHODS]
-    if unknown_methods:
+    if unknown_methods := [m for m in cfg.methods if m not in METHODS]:
         raise ConfigError(f"unknown method(s) {unknown_methods}; expected a subset of {list(METHODS)}")
     if "bc_matched" in cfg.methods and "ccil" not in cfg.methods:
         raise ConfigError("method bc_matched trains for as many steps as CCIL's BC: it needs ccil in methods too")
@@ -190,7 +188,7 @@ def validate_config(cfg: DictConfig) -> None:
     for name, cls in {**classes, "noisebc": classes["bc"]}.items():  # types: each field's default says which
         section = OmegaConf.to_container(cfg[name], resolve=True)
         for f in fields(cls):
-            if section.get(f.name) is not None:
+            if section.get(f.name) is not None:  # a null is left to the dataclass (the yaml writes null for "off")
                 key = f"{name}.{f.name}"
                 check_type(key, section[f.name], default_types(key, f.default), WORDS.__getitem__)
     for name in classes:

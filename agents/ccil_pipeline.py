@@ -79,14 +79,12 @@ def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: 
     """One seed's dynamics model and corrective labels as cfg.dynamics / cfg.labels configure them (the state
     pipeline's and benchmarks/ccil_pixels.py's): (labeled data, info with dynamics_seconds, dynamics_loss,
     label_stats, epsilon). `log(message)` gets the progress lines."""
-    info: dict = {}
     dyn_cfg = dataclass_from("dynamics", cfg.dynamics, seed)
     start = time.time()
     log(f"seed {seed}: dynamics ({dyn_cfg.epochs} epochs, lipschitz {dyn_cfg.lipschitz}) ...")
     model, dyn_hist = train_dynamics(demos.observations, demos.actions, demos.next_observations, dyn_cfg)
-    info["dynamics_seconds"] = time.time() - start
-    info["dynamics_loss"] = dyn_hist["mse"]
-    log(f"seed {seed}: dynamics done in {info['dynamics_seconds']:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
+    seconds = time.time() - start
+    log(f"seed {seed}: dynamics done in {seconds:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
     label_cfg = dataclass_from("labels", cfg.labels, seed)
     quantile = cfg.labels.get("epsilon_step_quantile")
     if label_cfg.epsilon is None and quantile is not None:
@@ -96,17 +94,16 @@ def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: 
     low, high = env.action_space.low, env.action_space.high
     env.close()
     labeled, stats = generate_labels(model, demos, label_cfg, low, high)
-    info["label_stats"] = stats
-    info["epsilon"] = label_cfg.epsilon
     log(f"seed {seed}: labels {json.dumps(stats)}")
-    return labeled, info
+    return labeled, {"dynamics_seconds": seconds, "dynamics_loss": dyn_hist["mse"], "label_stats": stats,
+                     "epsilon": label_cfg.epsilon}
 
 
 def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
              out: Path | None) -> tuple[dict[str, np.ndarray], dict]:
     """One seed: fit dynamics, generate labels, train each policy, evaluate; returns returns per method."""
     torch.set_num_threads(1)
-    info: dict = {"seed": seed, "bc_steps": {}}
+    info: dict = {"seed": seed, "bc_steps": {}, "bc_losses": {}}
     methods = list(cfg.methods)
     labeled = None
     if "ccil" in methods:
@@ -116,7 +113,6 @@ def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
             save_npz_atomic(out / f"labeled_seed{seed}.npz", **labeled)
     noise = task.eval_noise if cfg.eval_noise is None else float(cfg.eval_noise)
     returns: dict[str, np.ndarray] = {}
-    bc_losses: dict[str, list[float]] = {}
     for method in methods:
         bc_cfg = _bc_config(cfg, method, seed)
         obs, act = demos.observations, demos.actions
@@ -127,14 +123,13 @@ def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
         normalization = (demos.observations, demos.actions) if cfg.bc.normalize_on == "demos" else None
         start = time.time()
         policy, losses = train_bc(obs, act, bc_cfg, normalization=normalization)
-        bc_losses[method] = losses
+        info["bc_losses"][method] = losses
         info["bc_steps"][method] = len(losses)
         eval_seed = 10_000 + 1000 * seed
         returns[method] = evaluate(policy.predict, task.make_env, int(cfg.episodes), noise, eval_seed,
                                    unbounded=str(cfg.eval_unbounded))
         _log(cfg, f"seed {seed}: {method} trained on {len(obs)} rows for {len(losses)} steps, "
                   f"{cfg.episodes} episodes: mean return {returns[method].mean():.2f} ({time.time() - start:.0f}s)")
-    info["bc_losses"] = bc_losses
     info["eval_noise"] = noise
     return returns, info | ({"labeled": labeled} if labeled is not None else {})
 
