@@ -51,11 +51,9 @@ def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]
             d = paired_difference(means[a], means[b])
             lines.append(f"| {a} - {b} | " + " | ".join(f"{x:+.1f}" for x in d.diffs)
                          + f" | {d.mean:+.1f} | {d.se:.1f} |")
-    stats = [i.get("label_stats") for i in infos if i.get("label_stats")]
-    if stats:
+    if stats := [i["label_stats"] for i in infos if i.get("label_stats")]:
         lines += ["", "Labels kept per seed: " + "; ".join(json.dumps(s) for s in stats)]
-    lips = [i["labeled"]["local_lipschitz"] for i in infos if i.get("labeled") is not None]
-    if lips:
+    if lips := [i["labeled"]["local_lipschitz"] for i in infos if i.get("labeled") is not None]:
         q = np.quantile(np.concatenate(lips), [0.05, 0.5, 0.95, 1.0])
         lines += ["", ("Local Lipschitz constant of f over the demos (Jacobian spectral norm, all seeds): "
                   f"5% {q[0]:.3g}, median {q[1]:.3g}, 95% {q[2]:.3g}, max {q[3]:.3g}")]
