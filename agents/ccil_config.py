@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from rl_aug.agents.config import check_type, config_diff, config_dirs, default_types, find_config
+from omegaconf.errors import ConfigKeyError
+from rl_aug.agents.config import check_type, config_diff, config_dirs, default_types, find_config, unknown
 from rl_aug.agents.overrides import ConfigError, parse
 
 METHODS = ("bc", "noisebc", "ccil", "bc_matched")
@@ -45,7 +46,18 @@ def _section_classes() -> dict[str, type]:
     return {"dynamics": DynamicsConfig, "labels": LabelConfig, "bc": BCConfig}
 
 
-def _overrides(argv: list[str], example: str, default: DictConfig) -> DictConfig:
+def _schema(default: DictConfig) -> DictConfig:
+    """Every key a config may set, as a struct config: the defaults, plus in each section its dataclass's fields
+    (DynamicsConfig, LabelConfig, BCConfig; seed is per run) and the keys the pipeline reads itself (EXTRA_KEYS)."""
+    schema = default.copy()
+    for name, cls in _section_classes().items():
+        for key in [*(f.name for f in fields(cls) if f.name != "seed"), *sorted(EXTRA_KEYS.get(name, ()))]:
+            schema[name].setdefault(key, None)
+    OmegaConf.set_struct(schema, True)
+    return schema
+
+
+def _overrides(argv: list[str], example: str, schema: DictConfig) -> DictConfig:
     """The command line as a config: Hydra's grammar checks each item (a sweep or `+key` / `~key` is refused),
     the values are read as OmegaConf reads a dot-list, as in `rl-aug train`, and the keys checked (_check_keys)."""
     bad = [a for a in argv if "=" not in a]
@@ -59,40 +71,31 @@ def _overrides(argv: list[str], example: str, default: DictConfig) -> DictConfig
             raise ConfigError(f"{item.text!r}: rl-aug ccil takes key=value overrides of the keys in "
                               "configs/ccil/default.yaml (+key and ~key are for rl-aug train)")
     cli = OmegaConf.from_dotlist(argv)
-    _check_keys(cli, default)
+    _check_keys(cli, schema)
     return cli
 
 
-def _check_keys(overrides: DictConfig, default: DictConfig) -> None:
-    """Every key of ``overrides`` must exist in the defaults (or the section's dataclass); suggest near misses."""
-    classes = _section_classes()
-    for key in overrides:
-        if key not in default:
-            close = difflib.get_close_matches(str(key), sorted(default), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown option {key!r} (in the top level){hint} Known: {sorted(default)}")
-        if isinstance(default[key], DictConfig):
-            if not isinstance(overrides[key], DictConfig):
-                raise ConfigError(f"{key} is a section; set its keys as {key}.<name>=value, got "
-                                  f"{key}={overrides[key]!r}")
-            section_known = set(default[key]) | EXTRA_KEYS.get(key, set())
-            if key in classes:
-                section_known |= {f.name for f in fields(classes[key]) if f.name != "seed"}
-            for sub in overrides[key]:
-                if sub not in section_known:
-                    close = difflib.get_close_matches(str(sub), sorted(section_known), n=1)
-                    hint = f"; did you mean {key}.{close[0]}?" if close else ""
-                    raise ConfigError(f"unknown option {key}.{sub}{hint} Known {key} keys: {sorted(section_known)}")
+def _check_keys(node: DictConfig, schema: DictConfig) -> None:
+    """Every key of `node` (the command line, a task file) must be in `schema` (_schema): merged into it as a
+    struct config, an unknown key is named with the nearest valid one as `rl-aug train` names it."""
+    for key, value in node.items():
+        if isinstance(schema.get(key), DictConfig) and not isinstance(value, DictConfig):
+            raise ConfigError(f"{key} is a section; set its keys as {key}.<name>=value, got {key}={value!r}")
+    try:
+        OmegaConf.merge(schema, node)
+    except ConfigKeyError as exc:
+        unknown(schema, exc.full_key)
 
 
 def load_config(argv: list[str]) -> DictConfig:
     """defaults <- task file <- command line; unknown keys raise ConfigError (with a suggestion)."""
     cfg = defaults()
-    cli = _overrides(argv, "task=pendulum", cfg)
+    schema = _schema(cfg)
+    cli = _overrides(argv, "task=pendulum", schema)
     task_file = find_config(f"{cli.get('task', cfg.task)}.yaml", _dirs())
     if task_file is not None:
         task_cfg = OmegaConf.load(task_file)
-        _check_keys(task_cfg, cfg)
+        _check_keys(task_cfg, schema)
         cfg = OmegaConf.merge(cfg, task_cfg)
     return OmegaConf.merge(cfg, cli)
 
@@ -105,15 +108,12 @@ def load_resume_config(run_dir: str | Path, argv: list[str]) -> DictConfig:
     if not saved_file.is_file():
         raise ConfigError(f"resume={run_dir}: expected the run directory of an earlier rl-aug ccil run (with "
                           f"config.yaml), found no {saved_file}")
-    cli = _overrides(argv, "seeds=[0,1,2]", defaults())
+    cli = _overrides(argv, "seeds=[0,1,2]", _schema(defaults()))
     saved = OmegaConf.load(saved_file)
     cfg = OmegaConf.merge(saved, cli)
     cfg.out = str(run_dir)
-    before, after = OmegaConf.to_container(saved), OmegaConf.to_container(cfg)
-    for plain in (before, after):
-        plain.pop("seeds", None)
-        plain.pop("out", None)
-    changed = [f"{key} ({old!r} -> {new!r})" for key, old, new in config_diff(before, after)]
+    changed = [f"{key} ({old!r} -> {new!r})" for key, old, new in
+               config_diff(OmegaConf.to_container(saved), OmegaConf.to_container(cfg)) if key not in ("seeds", "out")]
     if changed:
         raise ConfigError(f"resume={run_dir}: a resumed run keeps its config (only seeds may change), got changes "
                           f"to {', '.join(changed)}; start a new run (out=...) for another config")
@@ -133,31 +133,19 @@ def from_command_line(argv: list[str]) -> tuple[DictConfig, bool]:
     if len(resume) > 1:
         raise ConfigError(f"expected one resume=RUN_DIR, got {resume}")
     if resume:
-        rest = [a for a in argv if not a.startswith("resume=")]
-        return load_resume_config(resume[0].removeprefix("resume="), rest), True
+        return load_resume_config(resume[0].removeprefix("resume="), [a for a in argv if a not in resume]), True
     return load_config(argv), False
 
 
 def dataclass_from(name: str, section: DictConfig | None, seed: int = 0) -> Any:
     """The dataclass of section `name` (dynamics: DynamicsConfig, labels: LabelConfig, bc: BCConfig) built from
-    the config section for `seed`, without the keys the pipeline reads itself (EXTRA_KEYS). Each value is
-    type-checked against its field's default, so `bc.lr=fast` fails here, not at the optimizer after minutes of
-    dynamics training; a null is left to the dataclass (the yaml writes null for "off")."""
+    the config section for `seed`, without the keys the pipeline reads itself (EXTRA_KEYS); YAML's lists become
+    the fields' tuples. The keys and types were checked before (load_config, validate_config); the dataclass
+    checks the values (bc.epochs=0), reported as a ConfigError."""
     cls = _section_classes()[name]
     values = OmegaConf.to_container(section, resolve=True) if section is not None else {}
-    for key in EXTRA_KEYS.get(name, ()):
-        values.pop(key, None)
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"unknown {cls.__name__} option(s) {unknown}; known: {sorted(names)}")
-    for f in fields(cls):
-        if values.get(f.name) is not None:
-            key = f"{name}.{f.name}"
-            check_type(key, values[f.name], default_types(key, f.default), WORDS.__getitem__)
-    for key, value in values.items():
-        if isinstance(value, list):
-            values[key] = tuple(value)
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()
+              if key not in EXTRA_KEYS.get(name, ())}
     try:
         return cls(**{**values, "seed": seed})
     except (ValueError, TypeError) as exc:
@@ -177,31 +165,32 @@ def validate_config(cfg: DictConfig) -> None:
         close = difflib.get_close_matches(str(cfg.task), sorted(TASKS), n=1)
         raise ConfigError(f"unknown task {cfg.task!r}{f'; did you mean {close[0]!r}?' if close else ''} "
                           f"Expected one of {sorted(TASKS)}")
-    if not isinstance(cfg.seeds, ListConfig) or len(cfg.seeds) == 0 or not all(_is_int(s) for s in cfg.seeds):
-        raise ConfigError(f"seeds must be a non-empty list of integers, e.g. seeds=[0,1,2], got {cfg.seeds!r}")
-    if len(set(cfg.seeds)) != len(cfg.seeds):
-        raise ConfigError(f"seeds must be distinct, got {list(cfg.seeds)}")
-    if not _is_int(cfg.episodes) or cfg.episodes < 1:
-        raise ConfigError(f"episodes must be a positive integer (evaluation episodes per seed), got {cfg.episodes!r}")
-    if cfg.eval_noise is not None and (not isinstance(cfg.eval_noise, (int, float)) or isinstance(cfg.eval_noise, bool)
-                                       or not 0.0 <= cfg.eval_noise <= 1.0):
-        raise ConfigError(f"eval_noise must be null (the task's level) or a number in [0, 1], got {cfg.eval_noise!r}")
-    if cfg.eval_unbounded not in UNBOUNDED:
-        raise ConfigError(f"eval_unbounded must be one of {UNBOUNDED}, got {cfg.eval_unbounded!r}")
-    if cfg.env_id is not None and not isinstance(cfg.env_id, str):
-        raise ConfigError(f"env_id must be a gymnasium env id like 'Walker2d-v4' or null, got {cfg.env_id!r}")
-    methods = list(cfg.methods) if isinstance(cfg.methods, ListConfig) else None
-    if not methods:
-        raise ConfigError(f"methods must be a non-empty list from {list(METHODS)}, got {cfg.methods!r}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ConfigError(f"unknown method(s) {unknown}; expected a subset of {list(METHODS)}")
-    if "bc_matched" in methods and "ccil" not in methods:
+    checks = [  # (key, test of its value, what is expected)
+        ("seeds", lambda v: isinstance(v, ListConfig) and len(v) > 0 and all(map(_is_int, v)),
+         "a non-empty list of integers, e.g. seeds=[0,1,2]"),
+        ("seeds", lambda v: len(set(v)) == len(v), "distinct"),
+        ("episodes", lambda v: _is_int(v) and v >= 1, "a positive integer (evaluation episodes per seed)"),
+        ("eval_noise", lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1),
+         "null (the task's level) or a number in [0, 1]"),
+        ("eval_unbounded", lambda v: v in UNBOUNDED, f"one of {UNBOUNDED}"),
+        ("env_id", lambda v: v is None or isinstance(v, str), "a gymnasium env id like 'Walker2d-v4' or null"),
+        ("methods", lambda v: isinstance(v, ListConfig) and len(v) > 0, f"a non-empty list from {list(METHODS)}"),
+        ("bc.normalize_on", lambda v: v in ("train", "demos"), "'train' or 'demos'"),
+    ]
+    for key, test, expected in checks:
+        if not test(value := OmegaConf.select(cfg, key)):
+            raise ConfigError(f"{key} must be {expected}, got {value!r}")
+    if unknown_methods := [m for m in cfg.methods if m not in METHODS]:
+        raise ConfigError(f"unknown method(s) {unknown_methods}; expected a subset of {list(METHODS)}")
+    if "bc_matched" in cfg.methods and "ccil" not in cfg.methods:
         raise ConfigError("method bc_matched trains for as many steps as CCIL's BC: it needs ccil in methods too")
-    dataclass_from("bc", cfg.bc)
-    if cfg.bc.normalize_on not in ("train", "demos"):
-        raise ConfigError(f"bc.normalize_on must be 'train' or 'demos', got {cfg.bc.normalize_on!r}")
-    dataclass_from("dynamics", cfg.dynamics)
-    dataclass_from("labels", cfg.labels)
-
-
+    classes = _section_classes()
+    for name, cls in {**classes, "noisebc": classes["bc"]}.items():  # types: each field's default says which
+        section = OmegaConf.to_container(cfg[name], resolve=True)
+        for f in fields(cls):
+            if section.get(f.name) is not None:  # a null is left to the dataclass (the yaml writes null for "off")
+                key = f"{name}.{f.name}"
+                check_type(key, section[f.name], default_types(key, f.default), WORDS.__getitem__)
+    for name in classes:
+        dataclass_from(name, cfg[name])
+    dataclass_from("bc", OmegaConf.merge(cfg.bc, cfg.noisebc))  # NoiseBC's BC: noisebc's settings over bc's

@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -38,15 +37,9 @@ from rl_aug.files import write_text
 def _save_seed(out: Path, seed: int, returns: dict[str, np.ndarray], info: dict) -> None:
     """One finished seed (returns per method, info without the labeled data, which has its own file), atomically."""
     plain = {k: v for k, v in info.items() if k != "labeled"}
-    save_npz_atomic(out / f"seed{seed}.npz", info=np.array(json.dumps(plain, default=_plain_number)),
+    # numpy scalars are stored as their Python value (label counts stay ints, losses floats)
+    save_npz_atomic(out / f"seed{seed}.npz", info=np.array(json.dumps(plain, default=np.generic.item)),
                     **{f"returns_{m}": r for m, r in returns.items()})
-
-
-def _plain_number(value: Any) -> Any:
-    """json.dumps fallback for numpy scalars: their Python value (label counts stay ints, losses floats)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot store {type(value).__name__} in a seed file")
 
 
 def _load_seed(out: Path, seed: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -56,7 +49,7 @@ def _load_seed(out: Path, seed: int) -> tuple[dict[str, np.ndarray], dict]:
     labeled = out / f"labeled_seed{seed}.npz"
     if labeled.is_file():
         with np.load(labeled) as z:
-            info["labeled"] = {k: z[k] for k in z.files}
+            info["labeled"] = dict(z)
     return returns, info
 
 
@@ -77,12 +70,8 @@ def _log(cfg: DictConfig, message: str) -> None:
 
 
 def _bc_config(cfg: DictConfig, method: str, seed: int) -> BCConfig:
-    bc_cfg = dataclass_from("bc", cfg.bc, seed)
-    if method == "noisebc":
-        bc_cfg.noise_fraction = float(cfg.noisebc.noise_fraction)
-        bc_cfg.noise_scale = float(cfg.noisebc.noise_scale)
-        bc_cfg.noise_shape = str(cfg.noisebc.noise_shape)
-    return bc_cfg
+    """The BC settings of `method`: NoiseBC's are noisebc's noise settings over bc's."""
+    return dataclass_from("bc", OmegaConf.merge(cfg.bc, cfg.noisebc) if method == "noisebc" else cfg.bc, seed)
 
 
 def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
@@ -90,35 +79,31 @@ def fit_and_label(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: 
     """One seed's dynamics model and corrective labels as cfg.dynamics / cfg.labels configure them (the state
     pipeline's and benchmarks/ccil_pixels.py's): (labeled data, info with dynamics_seconds, dynamics_loss,
     label_stats, epsilon). `log(message)` gets the progress lines."""
-    info: dict = {}
     dyn_cfg = dataclass_from("dynamics", cfg.dynamics, seed)
     start = time.time()
     log(f"seed {seed}: dynamics ({dyn_cfg.epochs} epochs, lipschitz {dyn_cfg.lipschitz}) ...")
     model, dyn_hist = train_dynamics(demos.observations, demos.actions, demos.next_observations, dyn_cfg)
-    info["dynamics_seconds"] = time.time() - start
-    info["dynamics_loss"] = dyn_hist["mse"]
-    log(f"seed {seed}: dynamics done in {info['dynamics_seconds']:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
-    label_section = OmegaConf.to_container(cfg.labels, resolve=True)
-    quantile = label_section.get("epsilon_step_quantile")
-    if label_section.get("epsilon") is None and quantile is not None:
+    seconds = time.time() - start
+    log(f"seed {seed}: dynamics done in {seconds:.0f}s, final normalized MSE {dyn_hist['mse'][-1]:.4g}")
+    label_cfg = dataclass_from("labels", cfg.labels, seed)
+    quantile = cfg.labels.get("epsilon_step_quantile")
+    if label_cfg.epsilon is None and quantile is not None:
         steps = np.linalg.norm(demos.next_observations - demos.observations, axis=1)
-        label_section["epsilon"] = float(np.quantile(steps, quantile))
-    label_cfg = dataclass_from("labels", OmegaConf.create(label_section), seed)
+        label_cfg.epsilon = float(np.quantile(steps, quantile))
     env = task.make_env()
     low, high = env.action_space.low, env.action_space.high
     env.close()
     labeled, stats = generate_labels(model, demos, label_cfg, low, high)
-    info["label_stats"] = stats
-    info["epsilon"] = label_cfg.epsilon
     log(f"seed {seed}: labels {json.dumps(stats)}")
-    return labeled, info
+    return labeled, {"dynamics_seconds": seconds, "dynamics_loss": dyn_hist["mse"], "label_stats": stats,
+                     "epsilon": label_cfg.epsilon}
 
 
 def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
              out: Path | None) -> tuple[dict[str, np.ndarray], dict]:
     """One seed: fit dynamics, generate labels, train each policy, evaluate; returns returns per method."""
     torch.set_num_threads(1)
-    info: dict = {"seed": seed, "bc_steps": {}}
+    info: dict = {"seed": seed, "bc_steps": {}, "bc_losses": {}}
     methods = list(cfg.methods)
     labeled = None
     if "ccil" in methods:
@@ -128,7 +113,6 @@ def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
             save_npz_atomic(out / f"labeled_seed{seed}.npz", **labeled)
     noise = task.eval_noise if cfg.eval_noise is None else float(cfg.eval_noise)
     returns: dict[str, np.ndarray] = {}
-    bc_losses: dict[str, list[float]] = {}
     for method in methods:
         bc_cfg = _bc_config(cfg, method, seed)
         obs, act = demos.observations, demos.actions
@@ -139,14 +123,13 @@ def run_seed(cfg: DictConfig, task: CCILTask, demos: Demonstrations, seed: int,
         normalization = (demos.observations, demos.actions) if cfg.bc.normalize_on == "demos" else None
         start = time.time()
         policy, losses = train_bc(obs, act, bc_cfg, normalization=normalization)
-        bc_losses[method] = losses
+        info["bc_losses"][method] = losses
         info["bc_steps"][method] = len(losses)
         eval_seed = 10_000 + 1000 * seed
         returns[method] = evaluate(policy.predict, task.make_env, int(cfg.episodes), noise, eval_seed,
                                    unbounded=str(cfg.eval_unbounded))
         _log(cfg, f"seed {seed}: {method} trained on {len(obs)} rows for {len(losses)} steps, "
                   f"{cfg.episodes} episodes: mean return {returns[method].mean():.2f} ({time.time() - start:.0f}s)")
-    info["bc_losses"] = bc_losses
     info["eval_noise"] = noise
     return returns, info | ({"labeled": labeled} if labeled is not None else {})
 

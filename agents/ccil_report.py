@@ -13,71 +13,47 @@ from typing import Any
 
 import numpy as np
 
-from rl_aug.evaluation.aggregate import paired_difference as _paired
+from rl_aug.evaluation.aggregate import paired_difference
 from rl_aug.evaluation.report import write_csv
 from rl_aug.files import atomic_path, write_text
-
-
-def summarize(per_seed: list[dict[str, np.ndarray]], methods: list[str]) -> dict[str, tuple[float, float]]:
-    """Mean +- std over seeds of per-seed mean returns (CCIL's protocol)."""
-    out = {}
-    for m in methods:
-        means = np.array([r[m].mean() for r in per_seed])
-        out[m] = (float(means.mean()), float(means.std()))
-    return out
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float | list[float]]:
-    """rl_aug.evaluation.aggregate.paired_difference (per-seed a_i - b_i, mean, standard error with ddof 1, nan
-    with one seed) as the dict the CCIL tables and results files use."""
-    d = _paired(a, b)
-    return {"diffs": d.diffs.tolist(), "mean": d.mean, "se": d.se, "n": len(d.diffs)}
-
-
-def comparison_pairs(methods: list[str]) -> list[tuple[str, str]]:
-    """(method, baseline) pairs reported: everything against bc, and ccil against the step-matched BC."""
-    pairs = [(m, "bc") for m in methods if m != "bc" and "bc" in methods]
-    if "ccil" in methods and "bc_matched" in methods:
-        pairs.append(("ccil", "bc_matched"))
-    return pairs
 
 
 def write_tables(out: Path, task_name: str, per_seed: list[dict[str, np.ndarray]], infos: list[dict],
                  methods: list[str], episodes: int, noise: float, expert_return: float | None,
                  planned_seeds: int | None = None) -> dict[str, tuple[float, float]]:
     """results.csv (one row per seed and method) and results.md for the seeds finished so far (partial when fewer
-    than `planned_seeds`); returns summarize()'s mean +- std per method."""
+    than `planned_seeds`); returns the mean +- std over seeds of per-seed mean returns per method (CCIL's protocol)."""
     rows = [{"task": task_name, "seed": info["seed"], "method": m, "episodes": len(r[m]), "eval_noise": noise,
              "mean_return": float(r[m].mean()), "std_return": float(r[m].std()),
              "bc_steps": info.get("bc_steps", {}).get(m)}
             for r, info in zip(per_seed, infos) for m in methods]
     write_csv(out / "results.csv", rows)
-    summary = summarize(per_seed, methods)
+    means = {m: np.array([r[m].mean() for r in per_seed]) for m in methods}
+    summary = {m: (float(x.mean()), float(x.std())) for m, x in means.items()}
     done = len(per_seed)
-    partial = planned_seeds is not None and done < planned_seeds
     lines = [f"# CCIL on {task_name}", ""]
-    if partial:
+    if planned_seeds is not None and done < planned_seeds:
         lines += [f"**Partial: {done} of {planned_seeds} seeds finished.**", ""]
     lines += [(f"{done} seeds x {episodes} episodes, eval noise {noise}; mean +- std over seeds of "
                f"per-seed means. Expert: {expert_return if expert_return is not None else 'n/a'}"), "",
               "| method | return | BC gradient steps (seed 0) |", "|---|---|---|"]
     lines += [f"| {m} | {summary[m][0]:.2f} +- {summary[m][1]:.2f} | {infos[0].get('bc_steps', {}).get(m, '')} |"
               for m in methods]
-    pairs = comparison_pairs(methods)
+    # everything against bc, and ccil against the step-matched BC
+    pairs = [(m, "bc") for m in methods if m != "bc" and "bc" in methods]
+    pairs += [("ccil", "bc_matched")] if "ccil" in methods and "bc_matched" in methods else []
     if pairs:
         seeds = [info["seed"] for info in infos]
         lines += ["", "Paired differences (same seed for both methods; per-seed means; s.e. = std(ddof 1) / sqrt(n)):",
                   "", "| comparison | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | s.e. |",
                   "|---|" + "---|" * (len(seeds) + 2)]
         for a, b in pairs:
-            d = paired_difference([r[a].mean() for r in per_seed], [r[b].mean() for r in per_seed])
-            lines.append(f"| {a} - {b} | " + " | ".join(f"{x:+.1f}" for x in d["diffs"])
-                         + f" | {d['mean']:+.1f} | {d['se']:.1f} |")
-    stats = [i.get("label_stats") for i in infos if i.get("label_stats")]
-    if stats:
+            d = paired_difference(means[a], means[b])
+            lines.append(f"| {a} - {b} | " + " | ".join(f"{x:+.1f}" for x in d.diffs)
+                         + f" | {d.mean:+.1f} | {d.se:.1f} |")
+    if stats := [i["label_stats"] for i in infos if i.get("label_stats")]:
         lines += ["", "Labels kept per seed: " + "; ".join(json.dumps(s) for s in stats)]
-    lips = [i["labeled"]["local_lipschitz"] for i in infos if i.get("labeled") is not None]
-    if lips:
+    if lips := [i["labeled"]["local_lipschitz"] for i in infos if i.get("labeled") is not None]:
         q = np.quantile(np.concatenate(lips), [0.05, 0.5, 0.95, 1.0])
         lines += ["", ("Local Lipschitz constant of f over the demos (Jacobian spectral norm, all seeds): "
                   f"5% {q[0]:.3g}, median {q[1]:.3g}, 95% {q[2]:.3g}, max {q[3]:.3g}")]
@@ -103,19 +79,15 @@ def write_plots(out: Path, demos: Any, info: dict) -> None:
     labeled = info.get("labeled")
     if labeled is not None:
         axes[1].hist(labeled["local_lipschitz"], bins=50)
-        axes[1].set_title("local Lipschitz constant of f over the demos")
-        axes[1].set_xlabel("Jacobian spectral norm")
-        is_label = labeled["is_label"]
+        axes[1].set(title="local Lipschitz constant of f over the demos", xlabel="Jacobian spectral norm")
         # Project on the demos' first two principal directions: meaningful for any observation layout.
         mean = demos.observations.mean(0)
         _, _, vt = np.linalg.svd(demos.observations - mean, full_matrices=False)
         proj_demo = (demos.observations - mean) @ vt[:2].T
-        proj_label = (labeled["observations"][is_label] - mean) @ vt[:2].T
+        proj_label = (labeled["observations"][labeled["is_label"]] - mean) @ vt[:2].T
         axes[2].scatter(proj_demo[:, 0], proj_demo[:, 1], s=2, label="demonstrations")
         axes[2].scatter(proj_label[:, 0], proj_label[:, 1], s=2, alpha=0.5, label="CCIL labels")
-        axes[2].set_xlabel("PC 1 of demo observations")
-        axes[2].set_ylabel("PC 2")
-        axes[2].set_title("labels around the demonstrations")
+        axes[2].set(xlabel="PC 1 of demo observations", ylabel="PC 2", title="labels around the demonstrations")
         axes[2].legend()
     fig.tight_layout()
     with atomic_path(out / "ccil.png") as tmp:

@@ -242,7 +242,7 @@ def _apply(cfg: DictConfig, item: Any) -> None:
                           f"or use ++{item.key}=... (add or change)")
     if item.kind == "delete":
         if not exists:
-            _unknown(cfg, item.key)
+            unknown(cfg, item.key)
         parent_key, _, leaf = item.key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
         if item.value is not None and parent[leaf] != item.value:
@@ -262,7 +262,7 @@ def _apply(cfg: DictConfig, item: Any) -> None:
 _MISSING = object()
 
 
-def _unknown(cfg: DictConfig, key: str) -> None:
+def unknown(cfg: DictConfig, key: str) -> None:
     """ConfigError for an unknown key, naming the closest valid one and the valid keys at that level."""
     parent: Any = cfg
     for part in key.split(".")[:-1]:
@@ -280,7 +280,7 @@ def _set(cfg: DictConfig, item: str) -> None:
         cfg.merge_with_dotlist([item])
     except OmegaConfBaseException as exc:
         if OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
-            _unknown(cfg, key)
+            unknown(cfg, key)
         if value == "":  # OmegaConf reads `key=` as None and says only "field 'key' is not Optional"
             raise ConfigError(f"override {item!r}: expected a value for {key} after '=', got nothing") from None
         raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None

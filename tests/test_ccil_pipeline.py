@@ -15,13 +15,13 @@ from rl_aug.agents.ccil_config import (
 )
 from rl_aug.agents.ccil_evaluation import evaluate
 from rl_aug.agents.ccil_pipeline import load_task_demos, run
-from rl_aug.agents.ccil_report import paired_difference
 from rl_aug.envs.ccil.demos import collect
 from rl_aug.envs.ccil.pendulum import PendulumExpert, make_pendulum
 from rl_aug.envs.ccil.tasks import DATA_ENV_VAR, get_task
 
 from rl_aug.ccil.data import DemoFormatError, load_demos, save_demos, validate_demos
 from rl_aug.cli.ccil import main
+from rl_aug.evaluation.aggregate import paired_difference
 
 TINY = ["seeds=[0,1]", "episodes=3", "dynamics.hidden=[32,32]", "dynamics.epochs=3", "bc.hidden=[32,32]",
         "bc.steps=30", "bc.batch_size=64", "labels.generators=[backtrack,disturbed_action]",
@@ -108,7 +108,7 @@ def test_help_lists_tasks_and_config_keys_with_defaults(capsys):
 
 BAD_INPUTS = [
     (["episode=1"], ConfigError, "did you mean 'episodes'"),
-    (["bc.step=3"], ConfigError, "did you mean bc.steps"),
+    (["bc.step=3"], ConfigError, "did you mean 'bc.steps'"),
     (["bc.steps=-5"], ConfigError, "bc.steps must be a positive integer, got -5"),
     (["bc.epochs=0"], ConfigError, "bc.epochs must be a positive integer, got 0"),
     (["eval_noise=-1"], ConfigError, "eval_noise must be null (the task's level) or a number in [0, 1], got -1"),
@@ -194,10 +194,10 @@ def test_external_demos_come_from_the_data_setting(tmp_path, monkeypatch):
 
 def test_paired_difference_statistics():
     d = paired_difference([10.0, 20.0, 30.0, 40.0], [8.0, 21.0, 25.0, 40.0])
-    assert d["diffs"] == [2.0, -1.0, 5.0, 0.0] and d["mean"] == 1.5 and d["n"] == 4
-    assert d["se"] == pytest.approx(np.std([2, -1, 5, 0], ddof=1) / 2)  # 2.6458 / 2
-    assert d["se"] == pytest.approx(1.3228756555)
-    assert np.isnan(paired_difference([1.0], [0.0])["se"])
+    assert d.diffs.tolist() == [2.0, -1.0, 5.0, 0.0] and d.mean == 1.5 and len(d.diffs) == 4
+    assert d.se == pytest.approx(np.std([2, -1, 5, 0], ddof=1) / 2)  # 2.6458 / 2
+    assert d.se == pytest.approx(1.3228756555)
+    assert np.isnan(paired_difference([1.0], [0.0]).se)
     with pytest.raises(ValueError, match="same non-zero length"):
         paired_difference([1.0, 2.0], [1.0])
 

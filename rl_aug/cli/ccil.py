@@ -29,21 +29,15 @@ def help_text() -> str:
     from rl_aug.agents.ccil_config import METHODS, defaults
     from rl_aug.envs.ccil.tasks import TASKS
 
-    default = defaults()
     lines = [__doc__.strip(), "", "Tasks (task=...):"]
     for name, t in TASKS.items():
         source = f"demos from data_dir / $RL_AUG_CCIL_DATA ({t.data_file})" if t.data_file else "shipped demos"
         lines.append(f"  {name:26s} {t.env_id or 'our pendulum'}, eval noise {t.eval_noise}, {source}")
-    lines += ["", f"Methods (methods=[...]): {', '.join(METHODS)}", "", "Config keys (defaults; task files override some):"]
-
-    def walk(node: dict, prefix: str) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            else:
-                lines.append(f"  {prefix}{key}={json.dumps(value).replace(' ', '')}")
-
-    walk(OmegaConf.to_container(default), "")
+    lines += ["", f"Methods (methods=[...]): {', '.join(METHODS)}", "",
+              "Config keys (defaults; task files override some):"]
+    for key, value in OmegaConf.to_container(defaults()).items():  # top-level keys, and sections of keys
+        leaves = {f"{key}.{sub}": v for sub, v in value.items()} if isinstance(value, dict) else {key: value}
+        lines += [f"  {name}={json.dumps(v).replace(' ', '')}" for name, v in leaves.items()]
     return "\n".join(lines)
 
 
