@@ -460,6 +460,17 @@ def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k not in AGENT_LOOP_KEYS}
 
 
+# (key, lowest value, what is expected) of the numbers the loop counts with; seed: numpy's seeding refuses a
+# negative one deep inside the first reset.
+_LOWEST = (("seed", 0, "an int >= 0"), ("frames", 1, "a positive number of env frames"),
+           ("task.action_repeat", 1, ">= 1"), ("task.frame_stack", 1, "an int >= 1"), ("task.size", 1, "an int >= 1"),
+           ("run.eval_every_frames", 1, "a positive number of env frames"),
+           ("run.checkpoint_every_frames", 1, "a positive number of env frames"),
+           ("run.eval_episodes", 1, "an int >= 1"), ("run.num_threads", 0, "an int >= 0"),
+           ("run.snapshot_every_frames", 0, "an int >= 0"),
+           ("run.checkpoint_every_minutes", 0, ">= 0 (0: at every episode end)"))
+
+
 def check(cfg: DictConfig) -> None:
     """Agent keys and types against the agent's constructor; budgets positive; agent/strategy fit."""
     classes = agent_classes()
@@ -485,22 +496,10 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError("agent: expected exactly one of seed_steps (agent steps) or seed_frames (env frames)")
     if cfg.agent.get("precision", "auto") not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"agent.precision: expected auto, bf16 or fp32, got {cfg.agent.precision!r}")
-    if cfg.seed < 0:  # numpy's seeding refuses a negative seed, deep inside the first reset
-        raise ConfigError(f"seed: expected an int >= 0, got {cfg.seed}")
-    if cfg.frames <= 0:
-        raise ConfigError(f"frames: expected a positive number of env frames, got {cfg.frames}")
-    if cfg.task.action_repeat < 1:
-        raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
+    for key, low, expected in _LOWEST:
+        if (value := OmegaConf.select(cfg, key)) < low:
+            raise ConfigError(f"{key}: expected {expected}, got {value}")
     check_frames(int(cfg.frames), int(cfg.task.action_repeat))
-    for key in ("eval_every_frames", "checkpoint_every_frames"):
-        if cfg.run[key] <= 0:
-            raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
-    for key, low in (("eval_episodes", 1), ("num_threads", 0), ("snapshot_every_frames", 0)):
-        if cfg.run[key] < low:
-            raise ConfigError(f"run.{key}: expected an int >= {low}, got {cfg.run[key]}")
-    for key in ("frame_stack", "size"):
-        if cfg.task[key] < 1:
-            raise ConfigError(f"task.{key}: expected an int >= 1, got {cfg.task[key]}")
     if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
         raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
                           f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
@@ -512,9 +511,6 @@ def check(cfg: DictConfig) -> None:
         except ValueError as exc:
             raise ConfigError(f"task.shift: {exc}") from None
     _check_device(str(cfg.device))
-    if cfg.run.checkpoint_every_minutes < 0:
-        raise ConfigError(f"run.checkpoint_every_minutes: expected >= 0 (0: at every episode end), "
-                          f"got {cfg.run.checkpoint_every_minutes}")
     regularizers = cfg.strategy.get("regularizers")
     if regularizers is not None and not isinstance(regularizers, ListConfig):
         raise ConfigError(f"strategy.regularizers: expected a list (e.g. strategy.regularizers=[tangent_prop]), "

@@ -102,12 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-HELP_FLAGS = ("-h", "--help", "--version")
-
-
 def _renders(args: list[str]) -> bool:
     """False when the subcommand only prints: its help, or `train --cfg job` (the composed config)."""
-    return not any(a in HELP_FLAGS or a in ("--cfg", "-c") or a.startswith("--cfg=") for a in args)
+    return not any(a in ("-h", "--help", "--version", "--cfg", "-c") or a.startswith("--cfg=") for a in args)
 
 
 def _choose_gl(subcommand: str, args: list[str]) -> None:
