@@ -163,13 +163,10 @@ def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
 
 
 def _valid_keys(node: Any, prefix: str = "") -> list[str]:
+    """The dotted keys of the leaves under `node` (itself, named `prefix`, when it is a leaf)."""
     if not isinstance(node, DictConfig):
         return [prefix.rstrip(".")]
-    keys: list[str] = []
-    for k in node:
-        value = node._get_node(k)
-        keys += _valid_keys(value, f"{prefix}{k}.") if isinstance(value, DictConfig) else [f"{prefix}{k}"]
-    return keys
+    return [key for k in node for key in _valid_keys(node._get_node(k), f"{prefix}{k}.")]
 
 
 def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
@@ -322,11 +319,10 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
     """The saved config of the run being resumed, with the overrides that do not change the run; any other
     override that would change a value is refused by name (a run continues as it was made). `run=<name>`
     applies: it only sets run.* (how the run is driven), which a resume may change."""
-    cfg = load_saved(saved_path)
-    OmegaConf.set_struct(cfg, True)
     # overwrite is an order for the start that made the run (delete what was there), never part of the run: a saved
     # `overwrite: true` (configs written before this was fixed) replayed on resume would delete the run it resumes.
-    cfg.overwrite = False
+    cfg = saved_form(load_saved(saved_path))
+    OmegaConf.set_struct(cfg, True)
     run_dir = saved_path.parent
     for group, choice in picks.items():
         if group == "run":
