@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-HOOKS = ("on_eval", "on_checkpoint")
-
 
 class Callback:
     """Subclass and override either hook; both do nothing by default."""
@@ -38,7 +36,7 @@ def check_callbacks(callbacks: Any) -> list[Any]:
         return []
     items = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     for item in items:
-        if not any(callable(getattr(item, hook, None)) for hook in HOOKS):
+        if not any(callable(getattr(item, hook, None)) for hook in ("on_eval", "on_checkpoint")):
             raise TypeError(f"callbacks: expected objects with an on_eval or on_checkpoint method "
                             f"(rl_aug.agents.callbacks.Callback), got {type(item).__name__} {item!r}")
     return items

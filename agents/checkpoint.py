@@ -189,15 +189,12 @@ def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim:
     if not config.is_file() or (frame is None and found is None):
         wanted = "config.yaml" + (f" and checkpoint/{STATE_FILE}" if frame is None else "")
         raise FileNotFoundError(f"expected a run directory with {wanted} (written by `rl-aug train`), got {run_dir}")
-    if found is not None:
-        source = found / STATE_FILE
-    else:
-        source = snapshot_path(run_dir, frame)
-        if not source.is_file():
-            frames = snapshot_frames(run_dir)
-            held = f"it holds snapshots at frames {', '.join(map(str, frames))}" if frames else (
-                "it holds none (train with run.snapshot_every_frames=N to keep them)")
-            raise FileNotFoundError(f"expected a snapshot at frame {frame} in {run_dir} ({source.name}); {held}")
+    source = found / STATE_FILE if found is not None else snapshot_path(run_dir, frame)
+    if not source.is_file():  # a snapshot not taken (`find` found a state file)
+        frames = snapshot_frames(run_dir)
+        held = f"it holds snapshots at frames {', '.join(map(str, frames))}" if frames else (
+            "it holds none (train with run.snapshot_every_frames=N to keep them)")
+        raise FileNotFoundError(f"expected a snapshot at frame {frame} in {run_dir} ({source.name}); {held}")
     cfg = OmegaConf.load(config)
     kwargs = {**agent_kwargs(cfg), "device": device}
     agent = agent_classes()[cfg.agent.name](obs_shape, action_dim, **kwargs)

@@ -163,13 +163,10 @@ def _split(overrides: list[str]) -> tuple[dict[str, str], list[Any]]:
 
 
 def _valid_keys(node: Any, prefix: str = "") -> list[str]:
+    """The dotted keys of the leaves under `node` (itself, named `prefix`, when it is a leaf)."""
     if not isinstance(node, DictConfig):
         return [prefix.rstrip(".")]
-    keys: list[str] = []
-    for k in node:
-        value = node._get_node(k)
-        keys += _valid_keys(value, f"{prefix}{k}.") if isinstance(value, DictConfig) else [f"{prefix}{k}"]
-    return keys
+    return [key for k in node for key in _valid_keys(node._get_node(k), f"{prefix}{k}.")]
 
 
 def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
@@ -322,11 +319,10 @@ def _compose_resume(saved_path: Path, picks: dict[str, str], rest: list[Any], di
     """The saved config of the run being resumed, with the overrides that do not change the run; any other
     override that would change a value is refused by name (a run continues as it was made). `run=<name>`
     applies: it only sets run.* (how the run is driven), which a resume may change."""
-    cfg = load_saved(saved_path)
-    OmegaConf.set_struct(cfg, True)
     # overwrite is an order for the start that made the run (delete what was there), never part of the run: a saved
     # `overwrite: true` (configs written before this was fixed) replayed on resume would delete the run it resumes.
-    cfg.overwrite = False
+    cfg = saved_form(load_saved(saved_path))
+    OmegaConf.set_struct(cfg, True)
     run_dir = saved_path.parent
     for group, choice in picks.items():
         if group == "run":
@@ -460,6 +456,17 @@ def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k not in AGENT_LOOP_KEYS}
 
 
+# (key, lowest value, what is expected) of the numbers the loop counts with; seed: numpy's seeding refuses a
+# negative one deep inside the first reset.
+_LOWEST = (("seed", 0, "an int >= 0"), ("frames", 1, "a positive number of env frames"),
+           ("task.action_repeat", 1, ">= 1"), ("task.frame_stack", 1, "an int >= 1"), ("task.size", 1, "an int >= 1"),
+           ("run.eval_every_frames", 1, "a positive number of env frames"),
+           ("run.checkpoint_every_frames", 1, "a positive number of env frames"),
+           ("run.eval_episodes", 1, "an int >= 1"), ("run.num_threads", 0, "an int >= 0"),
+           ("run.snapshot_every_frames", 0, "an int >= 0"),
+           ("run.checkpoint_every_minutes", 0, ">= 0 (0: at every episode end)"))
+
+
 def check(cfg: DictConfig) -> None:
     """Agent keys and types against the agent's constructor; budgets positive; agent/strategy fit."""
     classes = agent_classes()
@@ -485,22 +492,10 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError("agent: expected exactly one of seed_steps (agent steps) or seed_frames (env frames)")
     if cfg.agent.get("precision", "auto") not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"agent.precision: expected auto, bf16 or fp32, got {cfg.agent.precision!r}")
-    if cfg.seed < 0:  # numpy's seeding refuses a negative seed, deep inside the first reset
-        raise ConfigError(f"seed: expected an int >= 0, got {cfg.seed}")
-    if cfg.frames <= 0:
-        raise ConfigError(f"frames: expected a positive number of env frames, got {cfg.frames}")
-    if cfg.task.action_repeat < 1:
-        raise ConfigError(f"task.action_repeat: expected >= 1, got {cfg.task.action_repeat}")
+    for key, low, expected in _LOWEST:
+        if (value := OmegaConf.select(cfg, key)) < low:
+            raise ConfigError(f"{key}: expected {expected}, got {value}")
     check_frames(int(cfg.frames), int(cfg.task.action_repeat))
-    for key in ("eval_every_frames", "checkpoint_every_frames"):
-        if cfg.run[key] <= 0:
-            raise ConfigError(f"run.{key}: expected a positive number of env frames, got {cfg.run[key]}")
-    for key, low in (("eval_episodes", 1), ("num_threads", 0), ("snapshot_every_frames", 0)):
-        if cfg.run[key] < low:
-            raise ConfigError(f"run.{key}: expected an int >= {low}, got {cfg.run[key]}")
-    for key in ("frame_stack", "size"):
-        if cfg.task[key] < 1:
-            raise ConfigError(f"task.{key}: expected an int >= 1, got {cfg.task[key]}")
     if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
         raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
                           f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
@@ -512,9 +507,6 @@ def check(cfg: DictConfig) -> None:
         except ValueError as exc:
             raise ConfigError(f"task.shift: {exc}") from None
     _check_device(str(cfg.device))
-    if cfg.run.checkpoint_every_minutes < 0:
-        raise ConfigError(f"run.checkpoint_every_minutes: expected >= 0 (0: at every episode end), "
-                          f"got {cfg.run.checkpoint_every_minutes}")
     regularizers = cfg.strategy.get("regularizers")
     if regularizers is not None and not isinstance(regularizers, ListConfig):
         raise ConfigError(f"strategy.regularizers: expected a list (e.g. strategy.regularizers=[tangent_prop]), "

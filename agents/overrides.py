@@ -27,7 +27,7 @@ from rl_aug.extras import require
 
 require("hydra", "Hydra's override grammar (`+key`, `~key`, sweeps)")
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, OverrideType
+from hydra.core.override_parser.types import OverrideType
 from hydra.errors import HydraException
 
 
@@ -53,23 +53,17 @@ class Item:
     sweep: tuple[str, ...] = ()
 
 
-def _parse_one(item: str) -> Override | None:
-    try:
-        return _PARSER.parse_overrides([item])[0]
-    except HydraException:
-        return None
-
-
 def parse(items: list[str]) -> list[Item]:
     """Every override as an Item; a value Hydra cannot parse (an augmentation spec) is one literal string."""
     out: list[Item] = []
     for item in items:
-        o = _parse_one(item)
-        if o is None:
+        try:
+            o = _PARSER.parse_overrides([item])[0]
+        except HydraException:
             key, sep, value = item.partition("=")
             if not sep or not key or key[0] in "+~" or not key.replace(".", "").replace("_", "").isalnum():
                 raise ConfigError(f"expected overrides of the form key=value, +key=value, ~key or a sweep key=a,b "
-                                  f"(e.g. agent=sac seed=1,2 with -m), got {item!r}")
+                                  f"(e.g. agent=sac seed=1,2 with -m), got {item!r}") from None
             out.append(Item("set", key, item, value))
             continue
         kind = _KINDS[o.type]
@@ -77,22 +71,19 @@ def parse(items: list[str]) -> list[Item]:
             raise ConfigError(f"packages (`group@pkg=...`) are not supported here, got {item!r}")
         if (kind == "set" and "=" not in item) or not o.key_or_group:
             raise ConfigError(f"expected overrides of the form key=value (e.g. agent=sac frames=100000), got {item!r}")
-        if o.is_sweep_override():
-            values = tuple(o.sweep_string_iterator())
-            if not values:
-                raise ConfigError(f"the sweep {item!r} is empty: it gives no value to run")
-            out.append(Item(kind, o.key_or_group, item, None, values))
-            continue
-        value = o.value()
+        value, sweep = o.value(), ()
         match = _RANGE.match(value) if isinstance(value, str) and kind != "delete" else None
-        if match:
+        if o.is_sweep_override():
+            sweep = tuple(o.sweep_string_iterator())
+            if not sweep:
+                raise ConfigError(f"the sweep {item!r} is empty: it gives no value to run")
+        elif match:
             first, last = int(match[1]), int(match[2])
             if last < first:
                 raise ConfigError(f"the range {item!r} is empty: expected first-last with first <= last "
                                   f"(e.g. {o.key_or_group}={last}-{first})")
-            out.append(Item(kind, o.key_or_group, item, None, tuple(str(v) for v in range(first, last + 1))))
-            continue
-        out.append(Item(kind, o.key_or_group, item, value))
+            sweep = tuple(str(v) for v in range(first, last + 1))
+        out.append(Item(kind, o.key_or_group, item, None if sweep else value, sweep))
     return out
 
 

@@ -45,8 +45,15 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
-    return {
+def read(run_dir: Path) -> list[dict[str, Any]]:
+    """The records of run_dir/run_info.json, one per start, oldest first (none before the first start)."""
+    path = run_dir / INFO_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
+    """Append this start's record to run_dir/run_info.json (written atomically)."""
+    record = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "resumed": resumed,
         "overrides": list(overrides) if overrides is not None else None,
@@ -59,15 +66,4 @@ def record(overrides: list[str] | None, resumed: bool) -> dict[str, Any]:
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "host": platform.node(),
     }
-
-
-def read(run_dir: Path) -> list[dict[str, Any]]:
-    """The records of run_dir/run_info.json, one per start, oldest first (none before the first start)."""
-    path = run_dir / INFO_FILE
-    return json.loads(path.read_text()) if path.is_file() else []
-
-
-def append(run_dir: Path, overrides: list[str] | None, resumed: bool) -> Path:
-    """Append this start's record to run_dir/run_info.json (written atomically)."""
-    text = json.dumps([*read(run_dir), record(overrides, resumed)], indent=2) + "\n"
-    return write_text(run_dir / INFO_FILE, text)
+    return write_text(run_dir / INFO_FILE, json.dumps([*read(run_dir), record], indent=2) + "\n")

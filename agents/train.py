@@ -66,27 +66,14 @@ def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-RESULT_FILE = "result.json"
-
-
-def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
-    """`result.json`: written (atomically) when a run has trained its whole budget; a sweep skips such runs."""
-    text = json.dumps(result, indent=2) + "\n"
-    return write_text(Path(run_dir) / RESULT_FILE, text)
-
-
 def finished(run_dir: str | Path, frames: int | None = None) -> bool:
-    """True when `run_dir` holds a run that trained its whole budget (`frames`, when given, at least)."""
+    """True when `run_dir` holds a run that trained its whole budget (`frames`, when given, at least): its
+    result.json, written by `Trainer.run` then; a sweep skips such runs."""
     try:
-        done = json.loads((Path(run_dir) / RESULT_FILE).read_text())
+        done = json.loads((Path(run_dir) / "result.json").read_text())
     except (OSError, ValueError):  # none yet (or unreadable): not finished
         return False
     return frames is None or int(done.get("frame", -1)) >= int(frames)
-
-
-def init_updates(cfg: DictConfig) -> int:
-    """Updates at the first update step: agent.init_updates (DMC-GB: 1000), else one (configs saved without it)."""
-    return int(cfg.agent.get("init_updates") or 1)
 
 
 @dataclass
@@ -119,10 +106,6 @@ def _set_process_options(cfg: DictConfig) -> None:
     random.seed(seed)
 
 
-def default_run_dir(cfg: DictConfig) -> Path:
-    return Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
-
-
 class Trainer:
     """One training run in one run directory. `env_factory(task_cfg, seed)` and `strategy` may be injected."""
 
@@ -133,19 +116,19 @@ class Trainer:
         self.cfg = cfg
         self.callbacks = check_callbacks(callbacks)  # before anything is made: a bad one costs nothing
         self._stop_by: str | None = None
-        self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default_run_dir(cfg)
+        default = Path("runs") / cfg.task.name / f"{cfg.agent.name}-{cfg.strategy.name}" / f"seed{cfg.seed}"
+        self.run_dir = Path(cfg.run_dir) if cfg.run_dir is not None else default
         created = not self.run_dir.exists()
-        self._lock = self._lock_run_dir()
+        self._lock: IO[str] | None = None
+        resuming = None
         try:
-            resuming = self._check_run_dir()
-        except BaseException:  # never deletes: the folder may hold a run another process made meanwhile
-            self.close()
-            raise
-        try:
+            resuming = self._open_run_dir()
             self._build(cfg, env_factory, strategy, overrides, resuming)
         except BaseException:
             self.close()
-            if created and not resuming:  # a failed start leaves no empty run directory behind
+            # A failed start leaves no empty run directory behind; a failed check deletes nothing (resuming None):
+            # the folder may hold a run another process made meanwhile.
+            if created and resuming is False:
                 shutil.rmtree(self.run_dir, ignore_errors=True)
             raise
 
@@ -174,7 +157,13 @@ class Trainer:
         else:
             write_text(self.run_dir / "config.yaml", OmegaConf.to_yaml(configs.saved_form(cfg)))
         provenance.append(self.run_dir, overrides, resumed=resuming)
-        self.writer = self._open_writer(resuming) if cfg.run.tensorboard else None
+        self.writer = None
+        if cfg.run.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            # Everything logged at the checkpoint's frame was written before the checkpoint was taken: purge only
+            # the later points (logged after it, before an interruption), so TensorBoard matches the CSVs.
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame + 1 if resuming else None)
 
     def _make_envs(self, cfg: DictConfig, env_factory: EnvFactory) -> tuple[tuple[int, int, int], int]:
         """The training and evaluation envs (seeded apart); returns the observation shape and action size."""
@@ -212,6 +201,8 @@ class Trainer:
                 f"{self.action_repeat}): the agent gets {max(0, self.total_steps - self.seed_steps + 1)} update(s); "
                 "raise frames or lower agent.seed_steps / agent.seed_frames", UserWarning, stacklevel=3)
         self.batch_size = int(cfg.agent.batch_size)
+        # updates at the first update step: agent.init_updates (DMC-GB: 1000), else one (configs saved without it)
+        self.init_updates = int(cfg.agent.get("init_updates") or 1)
         self.update_every_steps = int(cfg.agent.update_every_steps)
         self.eval_every_steps = max(1, int(cfg.run.eval_every_frames) // self.action_repeat)
         self.checkpoint_every_steps = max(1, int(cfg.run.checkpoint_every_frames) // self.action_repeat)
@@ -229,13 +220,6 @@ class Trainer:
         self.replay = ReplayBuffer(obs_shape, action_dim, capacity, nstep=int(cfg.agent.nstep),
                                    discount=float(cfg.agent.discount), seed=derived_seed(int(cfg.seed), 2))
 
-    def _open_writer(self, resuming: bool) -> Any:
-        from torch.utils.tensorboard import SummaryWriter
-
-        # Everything logged at the checkpoint's frame was written before the checkpoint was taken: purge only
-        # the later points (logged after it, before an interruption), so TensorBoard matches the CSVs.
-        return SummaryWriter(str(self.run_dir / "tb"), purge_step=self.frame + 1 if resuming else None)
-
     def _reset_counters(self) -> None:
         self.step = 0
         self.episode = 0
@@ -250,8 +234,9 @@ class Trainer:
     def frame(self) -> int:
         return self.step * self.action_repeat
 
-    def _lock_run_dir(self) -> IO[str] | None:
-        """Create and lock the run dir, after the checks that need nothing from it (resume needs a run there)."""
+    def _open_run_dir(self) -> bool:
+        """Create and lock the run dir, after the checks that need nothing from it (resume needs a run there); then,
+        locked, check what it holds: True when resuming. An existing run is never overwritten unless asked."""
         d = self.run_dir
         configs.check_start(self.cfg)
         if d.exists() and not d.is_dir():
@@ -261,11 +246,7 @@ class Trainer:
             raise ConfigError(f"resume=true but run_dir {d} {state}: there is no run to continue; check the path, "
                               "or drop resume=true to start a new run there")
         d.mkdir(parents=True, exist_ok=True)
-        return run_lock.acquire(d)  # before anything is read or deleted: one process per run directory
-
-    def _check_run_dir(self) -> bool:
-        """True when resuming. An existing run is never overwritten unless asked."""
-        d = self.run_dir
+        self._lock = run_lock.acquire(d)  # before anything is read or deleted: one process per run directory
         entries = run_lock.contents(d)
         exists = bool(entries)
         if exists and self.cfg.overwrite:
@@ -362,9 +343,12 @@ class Trainer:
         row = {"frame": self.frame, "step": self.step, "episode_return": float(np.mean(returns)),
                "episode_return_std": float(np.std(returns)), "episodes": len(returns)}
         self._log("eval", row)
-        for callback in self.callbacks:
-            if hasattr(callback, "on_eval") and callback.on_eval(self.frame, self.step, dict(row)) is False:
-                self._stop_by = self._stop_by or f"{type(callback).__name__}.on_eval"
+        for callback in self.callbacks:  # each is called; the first to return False is the one named
+            stops = hasattr(callback, "on_eval") and callback.on_eval(self.frame, self.step, dict(row)) is False
+            if stops and self._stop_by is None:
+                self._stop_by = f"{type(callback).__name__}.on_eval"
+                self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
+                          "resume=true continues the run)")
         return row
 
     def _write_video(self, frames: list[np.ndarray]) -> None:
@@ -413,8 +397,6 @@ class Trainer:
         if self.step == 0 and self.last_eval_step < 0:
             self.evaluate()
         if self._stop_by is not None:  # stopped by the first evaluation: nothing trained, a checkpoint to resume
-            self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; resume=true "
-                      "continues the run)")
             self.save_checkpoint()
 
     def _start_episode(self, live: _Episode) -> None:
@@ -442,7 +424,7 @@ class Trainer:
         init_steps). The strategy's clock is the agent step (rl_aug/strategies/protocol.py)."""
         if self.step < self.seed_steps or self.step % self.update_every_steps != 0:
             return
-        for _ in range(init_updates(self.cfg) if self.step == self.seed_steps else 1):
+        for _ in range(self.init_updates if self.step == self.seed_steps else 1):
             batch = self.replay.sample(self.batch_size, self.agent.device)
             aux = self.strategy.aux_batch_size(self.step)  # SODA: a separate batch (DMC-GB)
             if aux:
@@ -456,9 +438,6 @@ class Trainer:
             self.evaluate()
         if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0 or self.step == self.total_steps):
             checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
-        if self._stop_by is not None:
-            self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
-                      "resume=true continues the run)")
 
     def _stop_mid_episode(self, live: _Episode) -> None:
         why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"
@@ -502,7 +481,7 @@ class Trainer:
                   "stopped_by": self._stop_by}
         budget = self.total_steps * self.action_repeat
         if self.step >= self.total_steps and not finished(self.run_dir, budget):  # a no-op resume keeps the first
-            write_result(self.run_dir, {**result, "frames": budget})
+            write_text(self.run_dir / "result.json", json.dumps({**result, "frames": budget}, indent=2) + "\n")
         return result
 
     @staticmethod

@@ -102,22 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-HELP_FLAGS = ("-h", "--help", "--version")
-
-
-def _renders(args: list[str]) -> bool:
-    """False when the subcommand only prints: its help, or `train --cfg job` (the composed config)."""
-    return not any(a in HELP_FLAGS or a in ("--cfg", "-c") or a.startswith("--cfg=") for a in args)
-
-
 def _choose_gl(subcommand: str, args: list[str]) -> None:
     """A headless GL backend for MuJoCo when MUJOCO_GL is unset (rl_aug.gl), said once on stderr; not said when
     the subcommand only prints (`rl-aug evaluate --help`, `rl-aug train --cfg job`), where nothing renders."""
     was_set = bool(os.environ.get("MUJOCO_GL"))
     chosen = gl.choose_backend()
-    if chosen and not was_set:
-        os.environ["RL_AUG_GL_CHOSEN"] = "1"  # a sweep does not impose this machine's choice on other nodes
-    if chosen and not was_set and subcommand != "augment" and _renders(args):
+    if not chosen or was_set:
+        return
+    os.environ["RL_AUG_GL_CHOSEN"] = "1"  # a sweep does not impose this machine's choice on other nodes
+    only_prints = any(a in ("-h", "--help", "--version", "--cfg", "-c") or a.startswith("--cfg=") for a in args)
+    if subcommand != "augment" and not only_prints:
         print(f"rl-aug {subcommand}: MUJOCO_GL was unset and no display was found: using MUJOCO_GL={chosen}",
               file=sys.stderr)
 

@@ -13,6 +13,7 @@ import torch
 from rl_aug import augment
 from rl_aug.cli import at_least, command
 from rl_aug.errors import InputFileError, UserInputError, blame_input, one_line
+from rl_aug.files import atomic_path
 
 
 def _list() -> int:
@@ -44,7 +45,8 @@ def _apply(spec: str, image: Path, out: Path, seed: int, copies: int) -> int:
     with blame_input(f"spec {spec!r}"):  # a bad op name or argument, or one that does not fit this image
         y = augment.parse(spec)(x, generator=torch.Generator().manual_seed(seed))
     row = torch.cat(list(y), dim=2).permute(1, 2, 0).numpy()  # copies side by side
-    iio.imwrite(out, row)
+    with atomic_path(out) as tmp:
+        iio.imwrite(tmp, row)
     print(f"wrote {out} ({copies} copies of {image.name} under {augment.parse(spec)!r})")
     return 0
 

@@ -35,13 +35,6 @@ GALLERY_SPECS = [
 ]
 
 
-def _new_run_dir(root: Path) -> Path:
-    """root/<UTC time>, as `rl-aug ccil` names its runs (one helper: rl_aug.agents.config.new_run_dir)."""
-    from rl_aug.agents.config import new_run_dir  # lazy: needs the [train] extra ([eval] installs it)
-
-    return new_run_dir(root)
-
-
 def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
     """A (9, 84, 84) uint8 observation after `steps` random actions in a dm_control task."""
     env = envs.make(task, seed=seed, frame_stack=3, size=84)
@@ -106,8 +99,10 @@ def main(argv: list[str]) -> int:
                         help="timed calls per op in the speed table; 0 skips the table")
     args = parser.parse_args(argv)
 
+    from rl_aug.agents.config import new_run_dir  # lazy: needs the [train] extra ([eval] installs it)
+
     obs = render_frame_stack(args.task, args.seed, args.steps)  # first: a bad --task leaves no empty run dir
-    run = _new_run_dir(args.out)
+    run = new_run_dir(args.out)  # <UTC time>, as `rl-aug ccil` names its runs
     print(f"rl-aug demo: writing {run}", flush=True)
     gallery = run / "augmentations.png"
     write_gallery(obs, gallery, args.samples, args.seed)

@@ -14,6 +14,7 @@ import numpy as np
 from rl_aug import envs
 from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, shift_list
 from rl_aug.errors import UserInputError
+from rl_aug.files import atomic_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,9 +80,8 @@ def main(argv: list[str]) -> int:
     fig.suptitle(f"{args.task}: same state, {len(shifts)} renderings", fontsize=10)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(args.out) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    tmp.replace(args.out)
     print(f"wrote {args.out}")
     return 0

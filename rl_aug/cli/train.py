@@ -69,31 +69,18 @@ def main(argv: list[str]) -> int:
         groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
         print(USAGE.format(groups=groups))
         return 0
-    multirun = [a for a in argv if a in ("-m", "--multirun")]
+    multirun = any(a in ("-m", "--multirun") for a in argv)
     argv = [a for a in argv if a not in ("-m", "--multirun")]
-    if show is not None:
-        return _print_cfg(argv, config_dirs, multirun=bool(multirun))
     if multirun:
-        return _multirun(argv, config_dirs)
-    return _one_run(argv, config_dirs)
+        return _multirun(argv, config_dirs, show=show is not None)
+    if show is not None:  # the composed config as YAML on stdout; composing creates no run directory
+        from omegaconf import OmegaConf
 
+        from rl_aug.agents.config import compose
 
-def _print_cfg(argv: list[str], config_dirs: list[str], multirun: bool) -> int:
-    """`--cfg job`: the composed config(s) as YAML on stdout; composing creates no run directory."""
-    from pathlib import Path
-
-    from omegaconf import OmegaConf
-
-    from rl_aug.agents.config import compose
-    from rl_aug.agents.sweep import base_dir, plan
-
-    if not multirun:
         print(OmegaConf.to_yaml(compose(argv, config_dirs)), end="")
         return 0
-    jobs = plan(argv, Path(base_dir(argv) or "runs/multirun/<UTC time>"), config_dirs)
-    for n, job in enumerate(jobs):
-        print(f"# run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}\n{OmegaConf.to_yaml(job.cfg)}", end="")
-    return 0
+    return _one_run(argv, config_dirs)
 
 
 def _one_run(argv: list[str], config_dirs: list[str]) -> int:
@@ -110,21 +97,27 @@ def _one_run(argv: list[str], config_dirs: list[str]) -> int:
     return 0
 
 
-def _multirun(argv: list[str], config_dirs: list[str]) -> int:
-    """Hydra's basic multirun: every combination of the sweeps, run one after the other on this machine. All
-    configs are composed (and checked) before the first run starts, so a bad value stops nothing half-way."""
+def _multirun(argv: list[str], config_dirs: list[str], show: bool) -> int:
+    """Hydra's basic multirun: every combination of the sweeps, run one after the other on this machine (`show`,
+    --cfg job: each run's composed config printed instead; nothing starts, no run directory is made). All configs
+    are composed (and checked) before the first run starts, so a bad value stops nothing half-way."""
     from datetime import datetime, timezone
     from pathlib import Path
 
     from rl_aug.agents.sweep import base_dir, plan
 
+    stamp = "<UTC time>" if show else datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
-        given = base_dir(argv)
-        base = Path(given) if given else (
-            Path("runs") / "multirun" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
+        base = Path(base_dir(argv) or Path("runs") / "multirun" / stamp)
         jobs = plan(argv, base, config_dirs)
-    except UserInputError as exc:  # ConfigError: answered under the prefix of -m
-        return refuse("train -m", exc)
+    except UserInputError as exc:  # ConfigError: answered under the prefix of -m (--cfg job: of train)
+        return refuse("train" if show else "train -m", exc)
+    if show:
+        from omegaconf import OmegaConf
+
+        for n, job in enumerate(jobs):
+            print(f"# run {n + 1}/{len(jobs)}: {' '.join(job.overrides)}\n{OmegaConf.to_yaml(job.cfg)}", end="")
+        return 0
     print(f"rl-aug train -m: {len(jobs)} run(s) under {base}", flush=True)
     for n, job in enumerate(jobs):
         # resume=true on a multirun continues the sweep: its runs that never started begin now (a single run
