@@ -104,21 +104,33 @@ def test_a_run_is_finished_at_its_budget_in_whole_agent_steps(tmp_path):
     assert job.finished()
 
 
-def test_one_sweep_at_a_time_in_a_folder(tmp_path):
+def test_one_sweep_at_a_time_in_a_folder(tmp_path, monkeypatch, capsys):
+    """The sweep folder's lock (flock on <sweep>/.lock): a second sweep is refused, naming the holder's host and
+    pid; a lock file left by a dead process does not block; the lock ends with the sweep. flock is per open file,
+    so a second sweep in this process conflicts like another process's."""
     import os
     import socket
 
-    from rl_aug.cli.sweep import SweepLock, SweepLocked
+    from rl_aug.agents import run_lock
 
-    with SweepLock(tmp_path):
-        assert (tmp_path / ".lock").read_text() == f"{socket.gethostname()} {os.getpid()}"
-        with pytest.raises(SweepLocked, match=f"another rl-aug sweep \\(host {socket.gethostname()}, pid {os.getpid()}\\)"):
-            SweepLock(tmp_path).__enter__()
-    assert not (tmp_path / ".lock").exists()
+    from rl_aug.cli import sweep as cli
+
+    sweep = tmp_path / "s"
+    sweep.mkdir()
     dead = 2**22 + 12345  # above Linux's pid_max: no such process
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {dead}")
-    with SweepLock(tmp_path):  # a stale lock of a dead process on this host is taken over
-        assert (tmp_path / ".lock").read_text().endswith(str(os.getpid()))
+    (sweep / ".lock").write_text(f"host {socket.gethostname()} pid {dead}\n")  # left by a sweep that died
+    argv = ["seed=1,2", *TINY, "--storage", str(tmp_path), "--name", "s"]
+    seen = []
+
+    def second_sweep(*args):  # runs while the first holds the folder
+        seen.append(main(argv))
+        return 0
+
+    monkeypatch.setattr(cli, "_sweep", second_sweep)
+    assert main(argv) == 0 and seen == [2]  # the dead process's file did not block; the live sweep did
+    err = capsys.readouterr().err
+    assert f"another rl-aug sweep (host {socket.gethostname()} pid {os.getpid()}) is running in {sweep}" in err
+    run_lock.release(run_lock.acquire(sweep, "sweep"))  # released when the sweep ended
 
 
 def test_a_trial_resumes_restarts_or_refuses_by_what_its_folder_holds(tmp_path):
@@ -153,7 +165,7 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     pytest.importorskip("ray")
     import functools
 
-    from rl_aug.agents import ray_tune
+    from rl_aug.agents import ray_tune, run_lock
 
     killed = "0-seed=1,strategy=none"
 
@@ -207,7 +219,7 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     report = (sweep / "report" / "report.md").read_text()
     assert "| cartpole-swingup | sac-none | 2 | 2000 |" in report and "| cartpole-swingup | sac-rad | 2 | 2000 |" in report
     assert "Probability of improvement" in report and (sweep / "report" / "runs.csv").is_file()
-    assert not (sweep / ".lock").exists()
+    run_lock.release(run_lock.acquire(sweep, "sweep"))  # the sweep's lock is released (its file may stay)
 
     # the same command again: every run is finished, no trial starts (no new Tune experiment)
     experiments = sorted(p.name for p in (sweep / "tune").iterdir())

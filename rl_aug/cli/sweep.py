@@ -20,10 +20,10 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 
+from rl_aug.agents import run_lock
 from rl_aug.agents.config import ConfigError
 from rl_aug.agents.sweep import plan
 from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
@@ -121,52 +121,13 @@ def main(argv: list[str]) -> int:
             print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
         return 0
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    with SweepLock(sweep_dir):
+    lock = run_lock.acquire(sweep_dir, "sweep")  # one sweep per folder: two would drive the same runs
+    try:
         if record not in records:
             write_text(record_path, json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
         return _sweep(args, jobs, todo, sweep_dir, address)
-
-
-class SweepLocked(RuntimeError, UserInputError):
-    """Another rl-aug sweep is running in this sweep folder."""
-
-
-class SweepLock:
-    """<sweep>/.lock, created exclusively (O_EXCL, which also holds on NFS), naming host and pid: two commands
-    never drive the same runs at once. A lock left by a process that died on this host is taken over."""
-
-    def __init__(self, sweep_dir: Path) -> None:
-        self.path = sweep_dir / ".lock"
-
-    def __enter__(self) -> SweepLock:  # noqa: PYI034
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                host, _, pid = self.path.read_text().strip().partition(" ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                    self.path.unlink(missing_ok=True)  # its process is gone: a stale lock
-                    continue
-                raise SweepLocked(f"another rl-aug sweep (host {host}, pid {pid}) is running in {self.path.parent}; "
-                                  f"wait for it, or delete {self.path} if that process is gone") from None
-            os.write(fd, me.encode())
-            os.close(fd)
-            return self
-        raise SweepLocked(f"could not take {self.path}")
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    finally:
+        run_lock.release(lock)
 
 
 def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, address: str | None) -> int:
