@@ -195,7 +195,10 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     out = capsys.readouterr().out
     sweep = tmp_path / "sweeps" / "s"
     assert "4 run(s), 0 finished, 4 to run" in out and "4/4 run(s) finished" in out
-    assert f"[sweep] {killed}: restarting (worker lost)" in out
+    # shown to the user by Tune's reporter: the killed trial failed once and finished after its restart
+    assert re.search(rf"\| {re.escape(killed)} +\| +1\* \|", out), out
+    assert "* The trial terminated successfully after retrying." in out
+    assert f"[sweep] {killed}: resuming at frame 1000" in (sweep / "logs" / f"{killed}.log").read_text()
     assert (sweep / f".killed-{killed}").exists()
     starts = json.loads((sweep / killed / "run_info.json").read_text())
     assert [s["resumed"] for s in starts] == [False, True]

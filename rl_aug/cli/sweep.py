@@ -167,13 +167,11 @@ def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: 
     from rl_aug.agents import ray_tune
 
     _init_ray(args, address, sweep_dir)
-    view = ray_tune.SweepView(todo)
     try:
         return ray_tune.run(todo, sweep_dir, config_dirs=args.config_dir or None, cpus_per_trial=args.cpus_per_trial,
                             gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
-                            max_concurrent=args.max_concurrent, view=view)
+                            max_concurrent=args.max_concurrent)
     finally:
-        view.close()
         ray.shutdown()
 
 
