@@ -44,9 +44,8 @@ def worker_env(cpus_per_trial: float) -> dict[str, str]:
     otherwise picks the backend its own node has (rl_aug.gl.choose_backend)."""
     env = {k: v for k, v in os.environ.items() if k in FORWARDED or k.startswith("RL_AUG_")}
     if os.environ.get(GL_CHOSEN_ENV):  # chosen for this machine by the CLI, not by the user
-        env.pop("MUJOCO_GL", None)
-        env.pop("PYOPENGL_PLATFORM", None)
-        env.pop(GL_CHOSEN_ENV, None)
+        for key in ("MUJOCO_GL", "PYOPENGL_PLATFORM", GL_CHOSEN_ENV):
+            env.pop(key, None)
     env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus_per_trial))))
     return env
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+from rl_aug.agents import run_lock
 from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.sweep import plan
 from rl_aug.agents.train import Trainer
@@ -108,13 +111,6 @@ def test_one_sweep_at_a_time_in_a_folder(tmp_path, monkeypatch, capsys):
     """The sweep folder's lock (flock on <sweep>/.lock): a second sweep is refused, naming the holder's host and
     pid; a lock file left by a dead process does not block; the lock ends with the sweep. flock is per open file,
     so a second sweep in this process conflicts like another process's."""
-    import os
-    import socket
-
-    from rl_aug.agents import run_lock
-
-    from rl_aug.cli import sweep as cli
-
     sweep = tmp_path / "s"
     sweep.mkdir()
     dead = 2**22 + 12345  # above Linux's pid_max: no such process
@@ -126,7 +122,7 @@ def test_one_sweep_at_a_time_in_a_folder(tmp_path, monkeypatch, capsys):
         seen.append(main(argv))
         return 0
 
-    monkeypatch.setattr(cli, "_sweep", second_sweep)
+    monkeypatch.setattr("rl_aug.cli.sweep._sweep", second_sweep)
     assert main(argv) == 0 and seen == [2]  # the dead process's file did not block; the live sweep did
     err = capsys.readouterr().err
     assert f"another rl-aug sweep (host {socket.gethostname()} pid {os.getpid()}) is running in {sweep}" in err
@@ -165,7 +161,7 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     pytest.importorskip("ray")
     import functools
 
-    from rl_aug.agents import ray_tune, run_lock
+    from rl_aug.agents import ray_tune
 
     killed = "0-seed=1,strategy=none"
 

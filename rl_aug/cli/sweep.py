@@ -218,12 +218,12 @@ def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: st
     _init_ray(args, address, sweep_dir)
     task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)
     pending = {task.remote(str(j.run_dir), shifts, args.eval_episodes): j.name for j in done}
-    results, finished = [], 0
+    results = []
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         name = pending.pop(ready[0])
         results += ray.get(ready[0])
-        finished += 1
-        print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({finished}/{len(done)})", flush=True)
+        print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({len(done) - len(pending)}/{len(done)})",
+              flush=True)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}")
     print(f"rl-aug sweep: evaluation of {len(done)} run(s): {out / 'report.md'}")
