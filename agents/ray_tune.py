@@ -44,9 +44,8 @@ def worker_env(cpus_per_trial: float) -> dict[str, str]:
     otherwise picks the backend its own node has (rl_aug.gl.choose_backend)."""
     env = {k: v for k, v in os.environ.items() if k in FORWARDED or k.startswith("RL_AUG_")}
     if os.environ.get(GL_CHOSEN_ENV):  # chosen for this machine by the CLI, not by the user
-        env.pop("MUJOCO_GL", None)
-        env.pop("PYOPENGL_PLATFORM", None)
-        env.pop(GL_CHOSEN_ENV, None)
+        for key in ("MUJOCO_GL", "PYOPENGL_PLATFORM", GL_CHOSEN_ENV):
+            env.pop(key, None)
     env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus_per_trial))))
     return env
 
@@ -138,79 +137,23 @@ def evaluate_run(run_dir: str, shifts: list[str], episodes: int) -> list[Any]:
     return evaluate(Path(run_dir), shifts, episodes=episodes)[0]
 
 
-class SweepView(tune.Callback):
-    """The live view of a sweep: one row per trial (status, frames, last return, fps). On a terminal a table
-    redrawn in place (rich); otherwise one line per event, for logs."""
-
-    def __init__(self, jobs: list[Job], live: bool | None = None) -> None:
-        self.rows: dict[str, dict[str, Any]] = {
-            j.name: {"status": "pending", "frame": None, "frames": int(j.cfg.frames), "return": math.nan,
-                     "fps": math.nan, "restarts": 0} for j in jobs}
-        self.live = None
-        if live if live is not None else sys.stdout.isatty():
-            from rich.live import Live
-
-            self.live = Live(self._table(), refresh_per_second=2)
-            self.live.start()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Tune pickles its callbacks with the experiment state: the rows, not the terminal."""
-        return {"rows": self.rows, "live": None}
-
-    def _table(self) -> Any:
-        from rich.table import Table
-
-        table = Table(title="rl-aug sweep")
-        for col in ("run", "status", "frames", "last return", "fps", "restarts"):
-            table.add_column(col, justify="left" if col in ("run", "status") else "right")
-        for name, r in self.rows.items():
-            table.add_row(name, r["status"], f"{_fmt(r['frame'], 0)}/{r['frames']}", _fmt(r["return"], 1), _fmt(r["fps"], 0),
-                          str(r["restarts"]))
-        return table
-
-    def _event(self, trial: Any, status: str, **values: Any) -> None:
-        name = trial.config["job"]["name"]
-        row = self.rows.setdefault(name, {"status": status, "frame": None, "frames": 0, "return": math.nan,
-                                          "fps": math.nan, "restarts": 0})
-        row.update(status=status, **values)
-        if self.live is not None:
-            self.live.update(self._table())
-        else:
-            print(f"[sweep] {name}: {status}, frame {_fmt(row['frame'], 0)}/{row['frames']}, last return "
-                  f"{_fmt(row['return'], 1)}, fps {_fmt(row['fps'], 0)}, restarts {row['restarts']}", flush=True)
-
-    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._event(trial, "starting")  # frame unknown until its first evaluation (a resumed run reports later)
-
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
-        self._event(trial, "running", frame=int(result["frame"]), frames=int(result["frames"]),
-                    restarts=int(result["restarts"]), **{"return": float(result["episode_return"]),
-                                                         "fps": float(result["fps"])})
-
-    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._event(trial, "restarting (worker lost)")
-
-    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._event(trial, "done")
-
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._event(trial, "failed")
-
-    def close(self) -> None:
-        if self.live is not None:
-            self.live.stop()
-            self.live = None
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+def reporter() -> tune.CLIReporter:
+    """The live view of a sweep is Tune's own progress reporter: every 30 s a table of the trials (status, frame of
+    the budget, last return, fps, restarts) and, at the end, the trials that failed, with "1*" failures for one
+    that Tune restarted and that then finished."""
+    return tune.CLIReporter(
+        parameter_columns={"job/name": "run"},  # the run's folder under the sweep (the trial name has no "/")
+        metric_columns={"frame": "frame", "frames": "of", "episode_return": "last return", "fps": "fps",
+                        "restarts": "restarts"},
+        max_column_length=60, max_report_frequency=30, print_intermediate_tables=True)
 
 
 def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = None, cpus_per_trial: float = 1.0,
         gpus_per_trial: float = 0.0, max_failures: int = 3, max_concurrent: int | None = None,
-        view: SweepView | None = None, setup: TrialSetup | None = None) -> dict[str, str | None]:
-    """Run `jobs` as Tune trials on the Ray cluster this process is connected to (ray.init first). Returns each
-    job's error (None when it finished). `setup` (TrialSetup) is shipped to every trial's worker."""
+        setup: TrialSetup | None = None) -> dict[str, str | None]:
+    """Run `jobs` as Tune trials on the Ray cluster this process is connected to (ray.init first), shown by
+    `reporter()`. Returns each job's error (None when it finished). `setup` (TrialSetup) is shipped to every
+    trial's worker."""
     def name_of(t: Any) -> str:
         return str(t.config["job"]["name"]).replace("/", "_")
 
@@ -218,24 +161,21 @@ def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = Non
                 "sweep_dir": str(sweep_dir.resolve())} for j in jobs]
     trainable = tune.with_resources(tune.with_parameters(trial, setup=setup) if setup is not None else trial,
                                     {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
+    # Ray's new output engine (its default) ignores RunConfig.progress_reporter: the legacy one prints our table.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     tuner = tune.Tuner(
         trainable,
         param_space={"job": tune.grid_search(configs)},
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, trial_name_creator=name_of,
                                     trial_dirname_creator=name_of),
-        run_config=tune.RunConfig(name=f"tune-{stamp}", storage_path=str((sweep_dir / "tune").resolve()), verbose=0,
+        run_config=tune.RunConfig(name=f"tune-{stamp}", storage_path=str((sweep_dir / "tune").resolve()), verbose=1,
                                   failure_config=tune.FailureConfig(max_failures=max_failures),
-                                  callbacks=[view] if view is not None else None),
+                                  progress_reporter=reporter()),
     )
-    grid = tuner.fit()
     errors: dict[str, str | None] = {}
-    for result in grid:
-        error = result.error
-        if error is None:
-            errors[result.config["job"]["name"]] = None
-            continue
-        text = str(error).strip().splitlines()
-        last = text[-1] if text else ""
-        errors[result.config["job"]["name"]] = last if isinstance(error, str) else f"{type(error).__name__}: {last}"
+    for result in tuner.fit():
+        error = result.error  # its text is the trial's traceback: the last line says what went wrong
+        last = "" if error is None else str(error).strip().rpartition("\n")[2]
+        errors[result.config["job"]["name"]] = None if error is None else f"{type(error).__name__}: {last}"
     return errors

@@ -1,46 +1,52 @@
-"""One process per run directory: an advisory lock held for the life of a Trainer.
+"""One process per run directory, and one `rl-aug sweep` per sweep folder: an advisory lock held while it works.
 
 Two trainers on one run directory (a `resume=true` typed while the run still trains, a job restarted while its
-first copy lives) would interleave CSV rows and checkpoints and lose the run. The lock is `flock` on
-`<run_dir>/.lock`: the kernel drops it when the process ends, however it ends (kill -9 included), so a crashed
-run never leaves a stale lock behind. Where `fcntl` does not exist (Windows) runs are not locked.
-(Not `rl-aug sweep`'s O_EXCL lock file: a Ray trial restarted on another node after its node died would find a
-lock file whose owner it cannot prove dead; a `flock` dies with its holder.)
-"""
+first copy lives) would interleave CSV rows and checkpoints and lose the run; two sweeps on one folder would drive
+the same runs. The lock is `flock` on `<dir>/.lock`: the kernel drops it when the process ends, however it ends
+(kill -9 included), so a crashed run or sweep never leaves a stale lock behind, and a trial restarted on another
+node never meets a lock file whose owner it cannot prove dead. Linux's NFS client implements `flock` with POSIX
+locks, so it holds across the nodes of a cluster that share the folder. Where `fcntl` does not exist (Windows)
+nothing is locked."""
 
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from rl_aug.errors import UserInputError
 
 LOCK_NAME = ".lock"
+# What the refusal says, by what is locked; {holder} is "host H pid P".
+REFUSALS = {
+    "run": "run directory {dir} is in use by another process ({holder}): wait for it to end or stop it before "
+           "resuming; two processes on one run directory would corrupt it",
+    "sweep": "another rl-aug sweep ({holder}) is running in {dir}; wait for it to end",
+}
 
 
 class RunDirInUse(RuntimeError, UserInputError):
-    """Another live process holds the run directory."""
+    """Another live process holds the directory (a run directory, or a sweep folder)."""
 
 
-def acquire(run_dir: Path) -> IO[str] | None:
-    """Lock `run_dir` (which must exist) for this process; the open lock file, to pass to `release`.
+def acquire(directory: Path, what: Literal["run", "sweep"] = "run") -> IO[str] | None:
+    """Lock `directory` (which must exist) for this process; the open lock file, to pass to `release`.
 
-    Raises RunDirInUse, naming the holder, when another process has it."""
+    Raises RunDirInUse, naming the holder, when another process has it; `what` ("run", "sweep") picks the
+    message (REFUSALS)."""
     try:
         import fcntl
     except ImportError:  # no advisory locks on this platform
         return None
-    fh = open(run_dir / LOCK_NAME, "a+")  # noqa: SIM115 (held open for the run's life)
+    fh = open(directory / LOCK_NAME, "a+")  # noqa: SIM115 (held open for the run's or sweep's life)
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.seek(0)
         holder = fh.read().strip() or "unknown"
         fh.close()
-        raise RunDirInUse(f"run directory {run_dir} is in use by another process ({holder}): wait for it to end or "
-                          "stop it before resuming; two processes on one run directory would corrupt it") from None
+        raise RunDirInUse(REFUSALS[what].format(dir=directory, holder=holder)) from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"host {socket.gethostname()} pid {os.getpid()}\n")

@@ -48,10 +48,7 @@ class Job:
 
 
 def _dirname(num: int, overrides: list[str], swept: list[str], subdir: str | None, cfg: DictConfig) -> str:
-    values = {}
-    for o in overrides:
-        key, _, value = o.lstrip("+~").partition("=")
-        values[key] = value
+    values = {key: value for key, _, value in (o.lstrip("+~").partition("=") for o in overrides)}
     if subdir is not None:
         def fill(m: re.Match[str]) -> str:
             if m[1] == "num":

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+from rl_aug.agents import run_lock
 from rl_aug.agents.config import ConfigError, compose
 from rl_aug.agents.sweep import plan
 from rl_aug.agents.train import Trainer
@@ -104,21 +107,26 @@ def test_a_run_is_finished_at_its_budget_in_whole_agent_steps(tmp_path):
     assert job.finished()
 
 
-def test_one_sweep_at_a_time_in_a_folder(tmp_path):
-    import os
-    import socket
-
-    from rl_aug.cli.sweep import SweepLock, SweepLocked
-
-    with SweepLock(tmp_path):
-        assert (tmp_path / ".lock").read_text() == f"{socket.gethostname()} {os.getpid()}"
-        with pytest.raises(SweepLocked, match=f"another rl-aug sweep \\(host {socket.gethostname()}, pid {os.getpid()}\\)"):
-            SweepLock(tmp_path).__enter__()
-    assert not (tmp_path / ".lock").exists()
+def test_one_sweep_at_a_time_in_a_folder(tmp_path, monkeypatch, capsys):
+    """The sweep folder's lock (flock on <sweep>/.lock): a second sweep is refused, naming the holder's host and
+    pid; a lock file left by a dead process does not block; the lock ends with the sweep. flock is per open file,
+    so a second sweep in this process conflicts like another process's."""
+    sweep = tmp_path / "s"
+    sweep.mkdir()
     dead = 2**22 + 12345  # above Linux's pid_max: no such process
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {dead}")
-    with SweepLock(tmp_path):  # a stale lock of a dead process on this host is taken over
-        assert (tmp_path / ".lock").read_text().endswith(str(os.getpid()))
+    (sweep / ".lock").write_text(f"host {socket.gethostname()} pid {dead}\n")  # left by a sweep that died
+    argv = ["seed=1,2", *TINY, "--storage", str(tmp_path), "--name", "s"]
+    seen = []
+
+    def second_sweep(*args):  # runs while the first holds the folder
+        seen.append(main(argv))
+        return 0
+
+    monkeypatch.setattr("rl_aug.cli.sweep._sweep", second_sweep)
+    assert main(argv) == 0 and seen == [2]  # the dead process's file did not block; the live sweep did
+    err = capsys.readouterr().err
+    assert f"another rl-aug sweep (host {socket.gethostname()} pid {os.getpid()}) is running in {sweep}" in err
+    run_lock.release(run_lock.acquire(sweep, "sweep"))  # released when the sweep ended
 
 
 def test_a_trial_resumes_restarts_or_refuses_by_what_its_folder_holds(tmp_path):
@@ -183,7 +191,10 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     out = capsys.readouterr().out
     sweep = tmp_path / "sweeps" / "s"
     assert "4 run(s), 0 finished, 4 to run" in out and "4/4 run(s) finished" in out
-    assert f"[sweep] {killed}: restarting (worker lost)" in out
+    # shown to the user by Tune's reporter: the killed trial failed once and finished after its restart
+    assert re.search(rf"\| {re.escape(killed)} +\| +1\* \|", out), out
+    assert "* The trial terminated successfully after retrying." in out
+    assert f"[sweep] {killed}: resuming at frame 1000" in (sweep / "logs" / f"{killed}.log").read_text()
     assert (sweep / f".killed-{killed}").exists()
     starts = json.loads((sweep / killed / "run_info.json").read_text())
     assert [s["resumed"] for s in starts] == [False, True]
@@ -207,7 +218,7 @@ def test_a_sweep_on_ray_survives_a_killed_worker_and_resumes_nothing_when_finish
     report = (sweep / "report" / "report.md").read_text()
     assert "| cartpole-swingup | sac-none | 2 | 2000 |" in report and "| cartpole-swingup | sac-rad | 2 | 2000 |" in report
     assert "Probability of improvement" in report and (sweep / "report" / "runs.csv").is_file()
-    assert not (sweep / ".lock").exists()
+    run_lock.release(run_lock.acquire(sweep, "sweep"))  # the sweep's lock is released (its file may stay)
 
     # the same command again: every run is finished, no trial starts (no new Tune experiment)
     experiments = sorted(p.name for p in (sweep / "tune").iterdir())

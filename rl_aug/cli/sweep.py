@@ -20,10 +20,10 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 
+from rl_aug.agents import run_lock
 from rl_aug.agents.config import ConfigError
 from rl_aug.agents.sweep import plan
 from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
@@ -121,62 +121,33 @@ def main(argv: list[str]) -> int:
             print(f"  {j.name:<40} {state:<9} {' '.join(o for o in j.overrides if not o.startswith('run_dir='))}")
         return 0
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    with SweepLock(sweep_dir):
+    lock = run_lock.acquire(sweep_dir, "sweep")  # one sweep per folder: two would drive the same runs
+    try:
         if record not in records:
             write_text(record_path, json.dumps({"sweeps": [*records, record]}, indent=2) + "\n")
         return _sweep(args, jobs, todo, sweep_dir, address)
-
-
-class SweepLocked(RuntimeError, UserInputError):
-    """Another rl-aug sweep is running in this sweep folder."""
-
-
-class SweepLock:
-    """<sweep>/.lock, created exclusively (O_EXCL, which also holds on NFS), naming host and pid: two commands
-    never drive the same runs at once. A lock left by a process that died on this host is taken over."""
-
-    def __init__(self, sweep_dir: Path) -> None:
-        self.path = sweep_dir / ".lock"
-
-    def __enter__(self) -> SweepLock:  # noqa: PYI034
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                host, _, pid = self.path.read_text().strip().partition(" ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                    self.path.unlink(missing_ok=True)  # its process is gone: a stale lock
-                    continue
-                raise SweepLocked(f"another rl-aug sweep (host {host}, pid {pid}) is running in {self.path.parent}; "
-                                  f"wait for it, or delete {self.path} if that process is gone") from None
-            os.write(fd, me.encode())
-            os.close(fd)
-            return self
-        raise SweepLocked(f"could not take {self.path}")
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    finally:
+        run_lock.release(lock)
 
 
 def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, address: str | None) -> int:
+    """The trials, the report, then the evaluation under shifts: one Ray session for both, started when needed."""
     failed: dict[str, str | None] = {}
-    if todo:
-        failed = _run_on_ray(args, todo, sweep_dir, address)
-    done = [j for j in jobs if j.finished()]
-    _report(args, sweep_dir)
-    if args.evaluate_shifts and done:
-        _evaluate(args, done, sweep_dir, address)
+    try:
+        if todo:
+            from rl_aug.agents import ray_tune  # lazy: Ray is the optional [sweep] extra
+
+            _init_ray(args, address, sweep_dir)
+            failed = ray_tune.run(todo, sweep_dir, config_dirs=args.config_dir or None,
+                                  cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+                                  max_failures=args.max_failures, max_concurrent=args.max_concurrent)
+        done = [j for j in jobs if j.finished()]
+        _report(args, sweep_dir)
+        if args.evaluate_shifts and done:
+            _evaluate(args, done, sweep_dir, address)
+    finally:
+        if "ray" in sys.modules:  # imported by _init_ray only: a sweep with nothing to do never needs Ray
+            sys.modules["ray"].shutdown()
     bad = {k: v for k, v in failed.items() if v is not None}
     for run, error in bad.items():
         print(f"rl-aug sweep: run {run} failed: {error} (log: {sweep_dir / 'logs' / (run.replace('/', '_') + '.log')})",
@@ -187,10 +158,13 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
 
 
 def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) -> None:
+    """Start Ray on this machine or join the cluster, once per command (_sweep shuts it down)."""
     import ray  # lazy, as ray_tune: Ray is the optional [sweep] extra
 
     from rl_aug.agents import ray_tune
 
+    if ray.is_initialized():
+        return
     init = {"address": address, "log_to_driver": False,
             "runtime_env": {"env_vars": ray_tune.worker_env(args.cpus_per_trial)}}
     if address is None:
@@ -198,22 +172,6 @@ def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) ->
     print(f"rl-aug sweep: Ray {'at ' + address if address else 'on this machine'}; trial logs in "
           f"{sweep_dir / 'logs'}", flush=True)
     ray.init(**init)
-
-
-def _run_on_ray(args: argparse.Namespace, todo: list, sweep_dir: Path, address: str | None) -> dict[str, str | None]:
-    import ray
-
-    from rl_aug.agents import ray_tune
-
-    _init_ray(args, address, sweep_dir)
-    view = ray_tune.SweepView(todo)
-    try:
-        return ray_tune.run(todo, sweep_dir, config_dirs=args.config_dir or None, cpus_per_trial=args.cpus_per_trial,
-                            gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
-                            max_concurrent=args.max_concurrent, view=view)
-    finally:
-        view.close()
-        ray.shutdown()
 
 
 def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
@@ -258,17 +216,14 @@ def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: st
         return
     shifts = shift_list(args.evaluate_shifts, "--evaluate-shifts")
     _init_ray(args, address, sweep_dir)
-    try:
-        task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)
-        pending = {task.remote(str(j.run_dir), shifts, args.eval_episodes): j.name for j in done}
-        results, finished = [], 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            name = pending.pop(ready[0])
-            results += ray.get(ready[0])
-            finished += 1
-            print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({finished}/{len(done)})", flush=True)
-    finally:
-        ray.shutdown()
+    task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)
+    pending = {task.remote(str(j.run_dir), shifts, args.eval_episodes): j.name for j in done}
+    results = []
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        name = pending.pop(ready[0])
+        results += ray.get(ready[0])
+        print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({len(done) - len(pending)}/{len(done)})",
+              flush=True)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}")
     print(f"rl-aug sweep: evaluation of {len(done)} run(s): {out / 'report.md'}")
