@@ -185,7 +185,8 @@ def validate_config(cfg: DictConfig) -> None:
     if "bc_matched" in cfg.methods and "ccil" not in cfg.methods:
         raise ConfigError("method bc_matched trains for as many steps as CCIL's BC: it needs ccil in methods too")
     classes = _section_classes()
-    for name, cls in {**classes, "noisebc": classes["bc"]}.items():  # types: each field's default says which
+    noisebc = {"noisebc": classes["bc"]} if "noisebc" in cfg.methods else {}  # checked where it is used
+    for name, cls in {**classes, **noisebc}.items():  # types: each field's default says which
         section = OmegaConf.to_container(cfg[name], resolve=True)
         for f in fields(cls):
             if section.get(f.name) is not None:  # a null is left to the dataclass (the yaml writes null for "off")
@@ -193,4 +194,9 @@ def validate_config(cfg: DictConfig) -> None:
                 check_type(key, section[f.name], default_types(key, f.default), WORDS.__getitem__)
     for name in classes:
         dataclass_from(name, cfg[name])
-    dataclass_from("bc", OmegaConf.merge(cfg.bc, cfg.noisebc))  # NoiseBC's BC: noisebc's settings over bc's
+    if noisebc:  # NoiseBC's BC: noisebc's settings over bc's, a bad value named by the key the user set
+        try:
+            dataclass_from("bc", OmegaConf.merge(cfg.bc, cfg.noisebc))
+        except ConfigError as exc:
+            given = ", ".join(f"noisebc.{k}={v!r}" for k, v in cfg.noisebc.items())
+            raise ConfigError(f"noisebc ({given}) over bc: {exc}") from None

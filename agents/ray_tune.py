@@ -161,7 +161,9 @@ def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = Non
                 "sweep_dir": str(sweep_dir.resolve())} for j in jobs]
     trainable = tune.with_resources(tune.with_parameters(trial, setup=setup) if setup is not None else trial,
                                     {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
-    # Ray's new output engine (its default) ignores RunConfig.progress_reporter: the legacy one prints our table.
+    # Ray's new output engine (its default) ignores RunConfig.progress_reporter: the legacy one prints our table
+    # (for this fit only: the process's setting is restored after it).
+    before = os.environ.get("RAY_AIR_NEW_OUTPUT")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     tuner = tune.Tuner(
@@ -173,8 +175,13 @@ def run(jobs: list[Job], sweep_dir: Path, *, config_dirs: list[str] | None = Non
                                   failure_config=tune.FailureConfig(max_failures=max_failures),
                                   progress_reporter=reporter()),
     )
+    try:
+        grid = tuner.fit()
+    finally:
+        if before is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
     errors: dict[str, str | None] = {}
-    for result in tuner.fit():
+    for result in grid:
         error = result.error  # its text is the trial's traceback: the last line says what went wrong
         last = "" if error is None else str(error).strip().rpartition("\n")[2]
         errors[result.config["job"]["name"]] = None if error is None else f"{type(error).__name__}: {last}"

@@ -5,8 +5,9 @@ first copy lives) would interleave CSV rows and checkpoints and lose the run; tw
 the same runs. The lock is `flock` on `<dir>/.lock`: the kernel drops it when the process ends, however it ends
 (kill -9 included), so a crashed run or sweep never leaves a stale lock behind, and a trial restarted on another
 node never meets a lock file whose owner it cannot prove dead. Linux's NFS client implements `flock` with POSIX
-locks, so it holds across the nodes of a cluster that share the folder. Where `fcntl` does not exist (Windows)
-nothing is locked."""
+locks, so on a default NFS mount it holds across the nodes that share the folder (not on a mount with `nolock` or
+`local_lock=flock`, where it holds on one machine only). A file system that cannot lock at all is named, never
+taken for a lock held. Where `fcntl` does not exist (Windows) nothing is locked."""
 
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ class RunDirInUse(RuntimeError, UserInputError):
     """Another live process holds the directory (a run directory, or a sweep folder)."""
 
 
+class LockUnsupported(OSError, UserInputError):
+    """The directory's file system cannot `flock` (ENOLCK, EOPNOTSUPP, ...): said so, not taken for a lock held."""
+
+
 def acquire(directory: Path, what: Literal["run", "sweep"] = "run") -> IO[str] | None:
     """Lock `directory` (which must exist) for this process; the open lock file, to pass to `release`.
 
     Raises RunDirInUse, naming the holder, when another process has it; `what` ("run", "sweep") picks the
-    message (REFUSALS)."""
+    message (REFUSALS). Raises LockUnsupported when the file system cannot lock."""
     try:
         import fcntl
     except ImportError:  # no advisory locks on this platform
@@ -42,11 +47,15 @@ def acquire(directory: Path, what: Literal["run", "sweep"] = "run") -> IO[str] |
     fh = open(directory / LOCK_NAME, "a+")  # noqa: SIM115 (held open for the run's or sweep's life)
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:  # held: EWOULDBLOCK is the only error that means another process has it
         fh.seek(0)
         holder = fh.read().strip() or "unknown"
         fh.close()
         raise RunDirInUse(REFUSALS[what].format(dir=directory, holder=holder)) from None
+    except OSError as exc:  # ENOLCK, EOPNOTSUPP, ...: this file system has no working flock
+        fh.close()
+        raise LockUnsupported(f"cannot lock {directory / LOCK_NAME}: its file system does not support flock ({exc}); put the "
+                      f"{what} on a local disk or a file system with locking") from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"host {socket.gethostname()} pid {os.getpid()}\n")

@@ -347,9 +347,12 @@ class Trainer:
             stops = hasattr(callback, "on_eval") and callback.on_eval(self.frame, self.step, dict(row)) is False
             if stops and self._stop_by is None:
                 self._stop_by = f"{type(callback).__name__}.on_eval"
-                self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; "
-                          "resume=true continues the run)")
         return row
+
+    def _say_stopped(self) -> None:
+        """Said where `run` acts on a callback's stop (not in `evaluate`, which may be called outside a run)."""
+        self._say(f"stopped at frame {self.frame}: {self._stop_by} returned False (checkpoint taken; resume=true "
+                  "continues the run)")
 
     def _write_video(self, frames: list[np.ndarray]) -> None:
         import imageio.v2 as imageio
@@ -397,6 +400,7 @@ class Trainer:
         if self.step == 0 and self.last_eval_step < 0:
             self.evaluate()
         if self._stop_by is not None:  # stopped by the first evaluation: nothing trained, a checkpoint to resume
+            self._say_stopped()
             self.save_checkpoint()
 
     def _start_episode(self, live: _Episode) -> None:
@@ -438,6 +442,8 @@ class Trainer:
             self.evaluate()
         if self.snapshot_every_steps and (self.step % self.snapshot_every_steps == 0 or self.step == self.total_steps):
             checkpoint.save_snapshot(self.run_dir, self.frame, self.step, self.agent)
+        if self._stop_by is not None:
+            self._say_stopped()
 
     def _stop_mid_episode(self, live: _Episode) -> None:
         why = "stopped" if self._stop_by else f"budget of {self.total_steps * self.action_repeat} frames reached"

@@ -118,6 +118,8 @@ BAD_INPUTS = [
     (["methods=[bc,bc_matched]"], ConfigError, "needs ccil in methods"),
     (["task=hoper_d4rl"], ConfigError, "did you mean 'hopper_d4rl'"),
     (["bc=3"], ConfigError, "bc is a section"),
+    (["noisebc.noise_shape=gaussian"], ConfigError, "noisebc.noise_shape='gaussian'"),  # named as the user set it
+    (["noisebc.noise_scale=abc"], ConfigError, "noisebc.noise_scale: expected a number, got str 'abc'"),
     (["seeds"], ConfigError, "expected key=value"),
 ]
 

@@ -544,6 +544,27 @@ def test_a_run_directory_in_use_is_refused_until_its_trainer_closes(tmp_path):
     assert ".lock" in kept and "train.csv" not in kept and "checkpoint" not in kept  # the old run is gone
 
 
+def test_a_file_system_without_flock_is_named_not_taken_for_a_held_lock(tmp_path, monkeypatch):
+    """ENOLCK / EOPNOTSUPP from flock (a mount without locking) is its own one-line error: before, any OSError was
+    read as "in use by another process" and named the host and pid a stale .lock file still held."""
+    import errno
+    import fcntl
+
+    (tmp_path / ".lock").write_text("host oldbox pid 4242\n")
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(run_lock.LockUnsupported, match=r"cannot lock .*\.lock: its file system does not support flock"):
+        run_lock.acquire(tmp_path, "sweep")
+    monkeypatch.undo()
+    held = run_lock.acquire(tmp_path, "sweep")  # contention is still a refusal naming the holder
+    with pytest.raises(run_lock.RunDirInUse, match=r"another rl-aug sweep \(host .* pid \d+\) is running"):
+        run_lock.acquire(tmp_path, "sweep")
+    run_lock.release(held)
+
+
 def test_a_resume_never_replays_overwrite_from_the_saved_config(tmp_path):
     """A run started with overwrite=true, then resumed by its run_dir alone, continues: nothing is deleted."""
     run = tmp_path / "run"

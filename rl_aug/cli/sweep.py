@@ -132,6 +132,7 @@ def main(argv: list[str]) -> int:
 
 def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, address: str | None) -> int:
     """The trials, the report, then the evaluation under shifts: one Ray session for both, started when needed."""
+    global _ray_started
     failed: dict[str, str | None] = {}
     try:
         if todo:
@@ -146,8 +147,9 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
         if args.evaluate_shifts and done:
             _evaluate(args, done, sweep_dir, address)
     finally:
-        if "ray" in sys.modules:  # imported by _init_ray only: a sweep with nothing to do never needs Ray
+        if _ray_started:  # only the session this command started: a caller's own ray.init() stays up
             sys.modules["ray"].shutdown()
+            _ray_started = False
     bad = {k: v for k, v in failed.items() if v is not None}
     for run, error in bad.items():
         print(f"rl-aug sweep: run {run} failed: {error} (log: {sweep_dir / 'logs' / (run.replace('/', '_') + '.log')})",
@@ -157,13 +159,21 @@ def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, ad
     return 1 if bad else 0
 
 
+_ray_started = False  # this command started the Ray session it uses (and _sweep shuts it down)
+
+
 def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) -> None:
-    """Start Ray on this machine or join the cluster, once per command (_sweep shuts it down)."""
+    """Start Ray on this machine or join the cluster, once per command (_sweep shuts it down). A session the caller
+    started (`ray.init()` in a script, then `main([...])`) is used as it is, said, and left running."""
+    global _ray_started
     import ray  # lazy, as ray_tune: Ray is the optional [sweep] extra
 
     from rl_aug.agents import ray_tune
 
     if ray.is_initialized():
+        if not _ray_started:
+            print("rl-aug sweep: using the Ray session this process already runs (its own worker settings apply; "
+                  "rl-aug's thread counts and MUJOCO_GL choice are not passed to its workers)", flush=True)
         return
     init = {"address": address, "log_to_driver": False,
             "runtime_env": {"env_vars": ray_tune.worker_env(args.cpus_per_trial)}}
@@ -172,6 +182,7 @@ def _init_ray(args: argparse.Namespace, address: str | None, sweep_dir: Path) ->
     print(f"rl-aug sweep: Ray {'at ' + address if address else 'on this machine'}; trial logs in "
           f"{sweep_dir / 'logs'}", flush=True)
     ray.init(**init)
+    _ray_started = True
 
 
 def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
