@@ -13,12 +13,14 @@ import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rl_aug import __version__, gl
 from rl_aug.errors import UserInputError, blame_input, one_line
 from rl_aug.extras import EXTRA_OF, MissingExtra, hint
+from rl_aug.files import atomic_path
 
 # name -> ("module:function", one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -129,6 +131,34 @@ def shift_list(text: str, option: str = "--shifts") -> list[str]:
             if shift not in ("train", "none"):
                 parse_shift(shift)
     return shifts
+
+
+def save_image_grid(path: Path, rows: Sequence[Sequence[Any]], row_labels: Sequence[str], *, cell: tuple[float, float],
+                    dpi: int, column_titles: Sequence[str] = (), title: str | None = None, **label: Any) -> None:
+    """The picture of `rl-aug demo` and `rl-aug shifts`: rows of (H, W, 3) images as one PNG, ticks hidden, each
+    row named on its left (`label`: matplotlib text options), `cell` inches per image; written atomically."""
+    import matplotlib  # lazy: the [eval] extra, and slow to import
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = len(rows[0])
+    fig, axes = plt.subplots(len(rows), width, figsize=(cell[0] * width, cell[1] * len(rows)), squeeze=False)
+    for r, images in enumerate(rows):
+        for c, image in enumerate(images):
+            axes[r, c].imshow(image)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+        axes[r, 0].set_ylabel(row_labels[r], **label)
+    for c, text in enumerate(column_titles):
+        axes[0, c].set_title(text, fontsize=9)
+    if title is not None:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
