@@ -219,12 +219,11 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
 def _apply(cfg: DictConfig, item: Any) -> None:
     """One parsed override (agents/overrides.Item): `key=value` merged with errors that name the key (and the
     closest valid one); `+key=value` adds a key that must be new, `++key=value` adds or changes, `~key` deletes."""
-    exists = OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING
-    if item.kind == "add" and exists:
+    if item.kind == "add" and OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING:
         raise ConfigError(f"{item.text!r}: {item.key} exists already; change it with {item.key}=..., "
                           f"or use ++{item.key}=... (add or change)")
     if item.kind == "delete":
-        if not exists:
+        if OmegaConf.select(cfg, item.key, default=_MISSING) is _MISSING:
             unknown(cfg, item.key)
         parent_key, _, leaf = item.key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
@@ -242,7 +241,7 @@ def _apply(cfg: DictConfig, item: Any) -> None:
             with open_dict(cfg):
                 OmegaConf.update(cfg, item.key, item.value, merge=True, force_add=True)
     except OmegaConfBaseException as exc:
-        if item.kind == "set" and not exists:
+        if item.kind == "set" and OmegaConf.select(cfg, item.key, default=_MISSING) is _MISSING:
             unknown(cfg, item.key)
         # OmegaConf reads `key=` as None and says only "field 'key' is not Optional"
         if item.kind == "set" and item.text.partition("=")[2] == "":
@@ -467,7 +466,7 @@ def check(cfg: DictConfig) -> None:
         if key in AGENT_LOOP_KEYS:
             check_type(f"agent.{key}", value, AGENT_LOOP_KEYS[key])
             continue
-        if key not in params or key in ("obs_shape", "action_dim", "device"):
+        if key not in valid:
             raise ConfigError(f"unknown key agent.{key} for agent {name!r}: valid keys are {', '.join(valid)}")
         check_type(f"agent.{key}", value, default_types(f"agent.{key}", params[key].default))
     from rl_aug.agents.base import check_hyperparameters
@@ -484,10 +483,11 @@ def check(cfg: DictConfig) -> None:
         if (value := OmegaConf.select(cfg, key)) < low:
             raise ConfigError(f"{key}: expected {expected}, got {value}")
     check_frames(int(cfg.frames), int(cfg.task.action_repeat))
-    if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
-        raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
-                          f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
     if cfg.task.shift is not None:
+        if not isinstance(cfg.task.shift, str):
+            shift = OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift
+            raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. "
+                              f"color_hard+camera), got {shift!r}")
         from rl_aug.wrappers.shifts import parse_shift
 
         try:  # checked here, not when the first env is built inside the Trainer
