@@ -109,32 +109,31 @@ def agent_classes() -> dict[str, type]:
     return {"sac": SAC, "sac_dmcgb": SAC, "drqv2": DrQV2}
 
 
-def registered_strategies() -> list[str]:
-    """Strategy names rl_aug.strategies can build."""
-    from rl_aug import strategies
-
-    return list(strategies.available())
-
-
 def available(group: str, config_dir: ConfigDirs = None) -> list[str]:
-    """Choices for a group: its YAML files (strategies: also every registered name, with its defaults)."""
+    """Choices for a group: its YAML files (strategies: also every name rl_aug.strategies builds, with its
+    defaults)."""
     names = {p.stem for d in config_dirs(config_dir) for p in (d / group).glob("*.yaml")}
     if group == "strategy":
-        names |= set(registered_strategies())
+        from rl_aug import strategies  # lazy: torch
+
+        names |= set(strategies.available())
     return sorted(names)
 
 
-def _load_mapping(path: Path) -> DictConfig:
-    """A group or preset file: a YAML mapping (ConfigError naming the file otherwise)."""
+def _load_mapping(path: Path, picks_groups: bool = True) -> DictConfig:
+    """A group or preset file: a YAML mapping (ConfigError naming the file otherwise); without `defaults` (group
+    picks) where `picks_groups` is False."""
     node = OmegaConf.load(path)
     if not isinstance(node, DictConfig):
         raise ConfigError(f"expected a mapping in {path}, got {type(node).__name__}")
+    if not picks_groups and "defaults" in node:
+        raise ConfigError(f"expected a mapping without 'defaults' in {path} (a strategy preset picks no groups)")
     return node
 
 
 def _load_group(group: str, choice: str, dirs: list[Path]) -> DictConfig:
     path = find_config(f"{group}/{choice}.yaml", dirs)
-    if path is None and group == "strategy" and choice in registered_strategies():
+    if path is None and group == "strategy" and choice in available(group, dirs):
         return OmegaConf.create({"name": choice})  # a registered strategy without a file: its defaults
     if path is None:
         options = ", ".join(available(group, dirs)) or "(none)"
@@ -169,24 +168,14 @@ def _valid_keys(node: Any, prefix: str = "") -> list[str]:
     return [key for k in node for key in _valid_keys(node._get_node(k), f"{prefix}{k}.")]
 
 
-def _presets(agent: str, task: str, dirs: list[Path]) -> list[DictConfig]:
-    """An agent's settings as its paper ran them: preset/<agent>/_default.yaml, then preset/<agent>/<task>.yaml,
-    merged over the group files and under the command line (e.g. agent=drqv2 gets DrQ-v2's action repeat,
-    schedules and per-task overrides, and `rad` unless a strategy is named)."""
-    found = [find_config(f"preset/{agent}/{name}.yaml", dirs) for name in ("_default", task)]
-    return [_load_mapping(path) for path in found if path is not None]
-
-
-def _strategy_preset(agent: str, strategy: str, dirs: list[Path]) -> list[DictConfig]:
-    """preset/<agent>/strategy/<strategy>.yaml: what an agent's paper changed for one method (e.g. DMC-GB renders
-    100 px and crops to 84 for SODA), merged after the agent and task presets, under the command line."""
-    path = find_config(f"preset/{agent}/strategy/{strategy}.yaml", dirs)
-    if path is None:
-        return []
-    node = OmegaConf.load(path)
-    if not isinstance(node, DictConfig) or "defaults" in node:
-        raise ConfigError(f"expected a mapping without 'defaults' in {path} (a strategy preset picks no groups)")
-    return [node]
+def _presets(agent: str, names: list[str], dirs: list[Path], picks_groups: bool = True) -> list[DictConfig]:
+    """An agent's settings as its paper ran them, preset/<agent>/<name>.yaml for each name found, merged over the
+    group files and under the command line: `_default` then `<task>` (e.g. agent=drqv2 gets DrQ-v2's action
+    repeat, schedules and per-task overrides, and `rad` unless a strategy is named), then `strategy/<strategy>`:
+    what the paper changed for one method (e.g. DMC-GB renders 100 px and crops to 84 for SODA), which picks no
+    groups."""
+    found = [find_config(f"preset/{agent}/{name}.yaml", dirs) for name in names]
+    return [_load_mapping(path, picks_groups) for path in found if path is not None]
 
 
 def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -> DictConfig:
@@ -200,12 +189,12 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
     top = OmegaConf.load(find_config("train.yaml", dirs))
     defaults = dict(top.pop("defaults", {}))
     defaults.update(picks)
-    presets = _presets(str(defaults["agent"]), str(defaults["task"]), dirs)
+    presets = _presets(str(defaults["agent"]), ["_default", str(defaults["task"])], dirs)
     for preset in presets:  # a preset's group choices apply where the command line made none
         for group, choice in dict(preset.pop("defaults", {})).items():
             if group not in picks:
                 defaults[group] = choice
-    presets += _strategy_preset(str(defaults["agent"]), str(defaults["strategy"]), dirs)
+    presets += _presets(str(defaults["agent"]), [f"strategy/{defaults['strategy']}"], dirs, picks_groups=False)
     if "run" in picks:  # `run=<name>` on the command line is taken whole: a preset's run settings yield to it
         for preset in presets:
             preset.pop("run", None)
@@ -230,15 +219,11 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
 def _apply(cfg: DictConfig, item: Any) -> None:
     """One parsed override (agents/overrides.Item): `key=value` merged with errors that name the key (and the
     closest valid one); `+key=value` adds a key that must be new, `++key=value` adds or changes, `~key` deletes."""
-    if item.kind == "set":
-        _set(cfg, item.text)
-        return
-    exists = OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING
-    if item.kind == "add" and exists:
+    if item.kind == "add" and OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING:
         raise ConfigError(f"{item.text!r}: {item.key} exists already; change it with {item.key}=..., "
                           f"or use ++{item.key}=... (add or change)")
     if item.kind == "delete":
-        if not exists:
+        if OmegaConf.select(cfg, item.key, default=_MISSING) is _MISSING:
             unknown(cfg, item.key)
         parent_key, _, leaf = item.key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
@@ -249,11 +234,19 @@ def _apply(cfg: DictConfig, item: Any) -> None:
         with open_dict(parent):
             del parent[leaf]
         return
-    with open_dict(cfg):
-        try:
-            OmegaConf.update(cfg, item.key, item.value, merge=True, force_add=True)
-        except OmegaConfBaseException as exc:
-            raise ConfigError(f"bad value in override {item.text!r}: {str(exc).splitlines()[0]}") from None
+    try:
+        if item.kind == "set":  # the value as OmegaConf reads it (YAML), into the struct config: no new keys
+            cfg.merge_with_dotlist([item.text])
+        else:
+            with open_dict(cfg):
+                OmegaConf.update(cfg, item.key, item.value, merge=True, force_add=True)
+    except OmegaConfBaseException as exc:
+        if item.kind == "set" and OmegaConf.select(cfg, item.key, default=_MISSING) is _MISSING:
+            unknown(cfg, item.key)
+        # OmegaConf reads `key=` as None and says only "field 'key' is not Optional"
+        if item.kind == "set" and item.text.partition("=")[2] == "":
+            raise ConfigError(f"override {item.text!r}: expected a value for {item.key} after '=', got nothing") from None
+        raise ConfigError(f"bad value in override {item.text!r}: {str(exc).splitlines()[0]}") from None
 
 
 _MISSING = object()
@@ -269,18 +262,6 @@ def unknown(cfg: DictConfig, key: str) -> None:
     close = difflib.get_close_matches(key, keys, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"unknown config key {key!r}{hint}: valid keys here are {', '.join(keys)}")
-
-
-def _set(cfg: DictConfig, item: str) -> None:
-    key, value = item.split("=", 1)
-    try:
-        cfg.merge_with_dotlist([item])
-    except OmegaConfBaseException as exc:
-        if OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
-            unknown(cfg, key)
-        if value == "":  # OmegaConf reads `key=` as None and says only "field 'key' is not Optional"
-            raise ConfigError(f"override {item!r}: expected a value for {key} after '=', got nothing") from None
-        raise ConfigError(f"bad value in override {item!r}: {str(exc).splitlines()[0]}") from None
 
 
 # What a resumed run may change: its budget, where it runs, and how it is driven (eval, logging, checkpoints).
@@ -449,11 +430,16 @@ def new_run_dir(parent: Path, prefix: str = "") -> Path:
     raise AssertionError("unreachable")
 
 
+def _kwargs(section: DictConfig, drop: Any) -> dict[str, Any]:
+    """A config section as plain keyword arguments, without the keys in `drop` (not the constructor's)."""
+    node = OmegaConf.to_container(section, resolve=True)
+    assert isinstance(node, dict)
+    return {k: v for k, v in node.items() if k not in drop}
+
+
 def agent_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """Constructor keyword arguments for the agent named in cfg.agent (loop-only keys removed)."""
-    node = OmegaConf.to_container(cfg.agent, resolve=True)
-    assert isinstance(node, dict)
-    return {k: v for k, v in node.items() if k not in AGENT_LOOP_KEYS}
+    return _kwargs(cfg.agent, AGENT_LOOP_KEYS)
 
 
 # (key, lowest value, what is expected) of the numbers the loop counts with; seed: numpy's seeding refuses a
@@ -475,17 +461,18 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(f"unknown agent {name!r}: expected one of {', '.join(sorted(classes))}")
     params = inspect.signature(classes[name]).parameters
     valid = sorted([k for k in params if k not in ("obs_shape", "action_dim", "device")] + list(AGENT_LOOP_KEYS))
-    for key, value in OmegaConf.to_container(cfg.agent, resolve=True).items():  # type: ignore[union-attr]
+    agent = _kwargs(cfg.agent, ())
+    for key, value in agent.items():
         if key in AGENT_LOOP_KEYS:
             check_type(f"agent.{key}", value, AGENT_LOOP_KEYS[key])
             continue
-        if key not in params or key in ("obs_shape", "action_dim", "device"):
+        if key not in valid:
             raise ConfigError(f"unknown key agent.{key} for agent {name!r}: valid keys are {', '.join(valid)}")
         check_type(f"agent.{key}", value, default_types(f"agent.{key}", params[key].default))
     from rl_aug.agents.base import check_hyperparameters
 
     try:
-        check_hyperparameters(OmegaConf.to_container(cfg.agent, resolve=True), "agent.")  # type: ignore[arg-type]
+        check_hyperparameters(agent, "agent.")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if (cfg.agent.get("seed_steps") is None) == (cfg.agent.get("seed_frames") is None):
@@ -496,10 +483,11 @@ def check(cfg: DictConfig) -> None:
         if (value := OmegaConf.select(cfg, key)) < low:
             raise ConfigError(f"{key}: expected {expected}, got {value}")
     check_frames(int(cfg.frames), int(cfg.task.action_repeat))
-    if cfg.task.shift is not None and not isinstance(cfg.task.shift, str):
-        raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. color_hard+camera), "
-                          f"got {OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift!r}")
     if cfg.task.shift is not None:
+        if not isinstance(cfg.task.shift, str):
+            shift = OmegaConf.to_container(cfg.task.shift) if isinstance(cfg.task.shift, ListConfig) else cfg.task.shift
+            raise ConfigError(f"task.shift: expected one shift name, or several joined by '+' (e.g. "
+                              f"color_hard+camera), got {shift!r}")
         from rl_aug.wrappers.shifts import parse_shift
 
         try:  # checked here, not when the first env is built inside the Trainer
@@ -550,9 +538,7 @@ def _check_device(device: str) -> None:
 
 def strategy_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """Keyword arguments for rl_aug.strategies.make (the strategy file without its name / agents keys)."""
-    node = OmegaConf.to_container(cfg.strategy, resolve=True)
-    assert isinstance(node, dict)
-    return {k: v for k, v in node.items() if k not in ("name", "agents")}
+    return _kwargs(cfg.strategy, ("name", "agents"))
 
 
 def make_strategy(cfg: DictConfig) -> Any:

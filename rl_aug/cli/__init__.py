@@ -13,22 +13,24 @@ import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rl_aug import __version__, gl
 from rl_aug.errors import UserInputError, blame_input, one_line
 from rl_aug.extras import EXTRA_OF, MissingExtra, hint
+from rl_aug.files import atomic_path
 
-# name -> ("module:function", one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("rl_aug.cli.demo:main", "render a dm_control frame stack, apply every augmentation, write a gallery"),
-    "augment": ("rl_aug.cli.augment:main", "list the registered augmentations or apply a spec to an image"),
-    "train": ("rl_aug.cli.train:main", "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk"),
-    "sweep": ("rl_aug.cli.sweep:main", "a grid of training runs on Ray Tune: rl-aug sweep strategy=drq,svea seed=1-5"),
-    "evaluate": ("rl_aug.cli.evaluate:main", "evaluate trained runs under colour / video / camera shifts (tables, IQM)"),
-    "ccil": ("rl_aug.cli.ccil:main", "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation"),
-    "shifts": ("rl_aug.cli.shifts:main", "write a PNG grid of one state under every generalization shift"),
+# name -> one-line help; the subcommand's entry point is rl_aug.cli.<name>:main
+SUBCOMMANDS: dict[str, str] = {
+    "demo": "render a dm_control frame stack, apply every augmentation, write a gallery",
+    "augment": "list the registered augmentations or apply a spec to an image",
+    "train": "train an agent: rl-aug train agent=sac strategy=svea task=walker-walk",
+    "sweep": "a grid of training runs on Ray Tune: rl-aug sweep strategy=drq,svea seed=1-5",
+    "evaluate": "evaluate trained runs under colour / video / camera shifts (tables, IQM)",
+    "ccil": "CCIL pipeline: dynamics -> labels -> BC / NoiseBC / CCIL -> evaluation",
+    "shifts": "write a PNG grid of one state under every generalization shift",
 }
 Main = Callable[[list[str]], int]  # a subcommand's entry point
 DMCGB_SHIFTS = "train,color_easy,color_hard,video_easy,video_hard,camera"  # DMC-GB's evaluation set, as --shifts
@@ -87,7 +89,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
 
 def _parser() -> argparse.ArgumentParser:
-    lines = "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items())
+    lines = "\n".join(f"  {name:<10} {help_}" for name, help_ in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="rl-aug",
         description="Data augmentation for RL and imitation learning from pixels.",
@@ -131,14 +133,39 @@ def shift_list(text: str, option: str = "--shifts") -> list[str]:
     return shifts
 
 
+def save_image_grid(path: Path, rows: Sequence[Sequence[Any]], row_labels: Sequence[str], *, cell: tuple[float, float],
+                    dpi: int, column_titles: Sequence[str] = (), title: str | None = None, **label: Any) -> None:
+    """The picture of `rl-aug demo` and `rl-aug shifts`: rows of (H, W, 3) images as one PNG, ticks hidden, each
+    row named on its left (`label`: matplotlib text options), `cell` inches per image; written atomically."""
+    import matplotlib  # lazy: the [eval] extra, and slow to import
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = len(rows[0])
+    fig, axes = plt.subplots(len(rows), width, figsize=(cell[0] * width, cell[1] * len(rows)), squeeze=False)
+    for r, images in enumerate(rows):
+        for c, image in enumerate(images):
+            axes[r, c].imshow(image)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+        axes[r, 0].set_ylabel(row_labels[r], **label)
+    for c, text in enumerate(column_titles):
+        axes[0, c].set_title(text, fontsize=9)
+    if title is not None:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     _choose_gl(args.subcommand, args.args)
-    target, _ = SUBCOMMANDS[args.subcommand]
-    module_name, func_name = target.split(":")
     try:
-        module = importlib.import_module(module_name)
-        return int(getattr(module, func_name)(args.args) or 0)
+        return int(importlib.import_module(f"rl_aug.cli.{args.subcommand}").main(args.args) or 0)
     except (MissingExtra, UserInputError) as exc:  # raised as the subcommand's module is imported (`command`)
         return refuse(args.subcommand, exc)
     except ModuleNotFoundError as exc:

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from rl_aug import augment, envs
-from rl_aug.cli import HelpFormatter, at_least, command
-from rl_aug.files import atomic_path, write_text
+from rl_aug.cli import HelpFormatter, at_least, command, save_image_grid
+from rl_aug.files import write_text
 
 GALLERY_SPECS = [
     "none",
@@ -50,25 +50,13 @@ def render_frame_stack(task: str, seed: int, steps: int) -> np.ndarray:
 
 def write_gallery(obs: np.ndarray, path: Path, samples: int, seed: int) -> None:
     """One row per augmentation spec, `samples` augmented copies per row (last frame of the stack shown)."""
-    import matplotlib  # lazy: the [eval] extra, and slow to import
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     batch = torch.from_numpy(obs).unsqueeze(0).repeat(samples, 1, 1, 1)
-    fig, axes = plt.subplots(len(GALLERY_SPECS), samples, figsize=(1.3 * samples, 1.35 * len(GALLERY_SPECS)))
+    rows = []
     for row, spec in enumerate(GALLERY_SPECS):
         out = augment.parse(spec)(batch, generator=torch.Generator().manual_seed(seed + row))
-        for col in range(samples):
-            ax = axes[row, col]
-            ax.imshow(out[col, -3:].permute(1, 2, 0).numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(spec, rotation=0, ha="right", va="center", fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+        rows.append(out[:, -3:].permute(0, 2, 3, 1).numpy())  # (samples, H, W, 3)
+    save_image_grid(path, rows, GALLERY_SPECS, cell=(1.3, 1.35), dpi=110,
+                    rotation=0, ha="right", va="center", fontsize=7)
 
 
 def _speed_table(batch: int, repeats: int) -> list[tuple[str, float]] | None:

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from rl_aug import envs
-from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, shift_list
+from rl_aug.cli import DMCGB_SHIFTS, HelpFormatter, at_least, command, save_image_grid, shift_list
 from rl_aug.errors import UserInputError
-from rl_aug.files import atomic_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,27 +60,7 @@ def main(argv: list[str]) -> int:
     shifts = shift_list(args.shifts)
     grid = render_grid(args.task, shifts, args.size, args.rows, args.steps, args.assets_dir,
                        args.render_quality)
-
-    import matplotlib  # lazy: the [eval] extra, and slow to import
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(args.rows, len(shifts), figsize=(1.8 * len(shifts), 1.9 * args.rows), squeeze=False)
-    for row in range(args.rows):
-        for col, shift in enumerate(shifts):
-            ax = axes[row, col]
-            ax.imshow(grid[row, col])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(shift, fontsize=9)
-        axes[row, 0].set_ylabel(f"seed {row}", fontsize=9)
-    fig.suptitle(f"{args.task}: same state, {len(shifts)} renderings", fontsize=10)
-    fig.tight_layout()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.out) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_image_grid(args.out, grid, [f"seed {row}" for row in range(args.rows)], cell=(1.8, 1.9), dpi=120,
+                    column_titles=shifts, title=f"{args.task}: same state, {len(shifts)} renderings", fontsize=9)
     print(f"wrote {args.out}")
     return 0

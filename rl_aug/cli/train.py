@@ -6,8 +6,9 @@
     rl-aug train -m seed=1,2,3 strategy=drq,svea     # multirun: the 6 combinations, one after the other
     rl-aug train agent=drqv2 --cfg job               # print the composed config (YAML); start nothing
 
-Overrides use Hydra's grammar (agents/overrides.py): key=value, group=name, +key=value, ++key=value, ~key,
-lists [a,b]; sweeps a,b,c or range(1,4) with -m / --multirun.
+Overrides use Hydra's grammar (agents/overrides.py): any value by its dotted key, e.g. agent.lr=3e-4
+run.eval_episodes=5 task.action_repeat=4; +key=value adds a key, ++key=value adds or changes, ~key deletes,
+lists as [a,b].
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from rl_aug.errors import UserInputError
 
 USAGE = """usage: rl-aug train [--config-dir DIR ...] [group=name ...] [key=value ...]
 
+{doc}
+
 --config-dir DIR: a folder of your own configs (same layout: train.yaml, agent/, strategy/, task/, run/),
 searched before RL_AUG_CONFIG_PATH (folders separated by ':') and the configs shipped with rl-aug.
 groups (one file each under <config folder>/<group>/):
 {groups}
 top-level keys: seed, frames (env frames), device, precision, run_dir, resume, overwrite
-any value: dotted keys, e.g. agent.lr=3e-4 run.eval_episodes=5 task.action_repeat=4
-Hydra's grammar: +key=value adds a key, ++key=value adds or changes, ~key deletes, lists as [a,b]
 -m / --multirun: sweeps key=a,b,c or key=range(1,4) run every combination in turn, each in its own run dir
   (run_dir=DIR: DIR/<n>-<swept key=value,...>; default: runs/multirun/<UTC time>/<n>-<...>);
   re-running the same command with run_dir=DIR resume=true continues each run
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> int:
                              f"config; rl-aug has no Hydra runtime config to show), got {show!r}")
     if any(a in ("-h", "--help") for a in argv):
         groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
-        print(USAGE.format(groups=groups))
+        print(USAGE.format(doc=__doc__.strip(), groups=groups))
         return 0
     multirun = any(a in ("-m", "--multirun") for a in argv)
     argv = [a for a in argv if a not in ("-m", "--multirun")]
