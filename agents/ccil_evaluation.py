@@ -56,8 +56,8 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], make_env: Callable, epi
     noisy_obs, noisy_act = noise_hook(obs_space, rng, noise, unbounded), action_noise(act_space, rng, noise)
     try:
         played = play(policy, envs, [seed + i for i in range(episodes)],
-                         observe=lambda obs: noisy_obs(obs.astype(np.float32)),
-                         act=lambda a: noisy_act(np.asarray(a, dtype=np.float32).reshape(len(a), -1)))
+                      observe=lambda obs: noisy_obs(obs.astype(np.float32)),
+                      act=lambda a: noisy_act(np.asarray(a, dtype=np.float32).reshape(len(a), -1)))
     finally:
         for env in envs:
             env.close()

@@ -13,6 +13,7 @@ fit_and_label and load_task_demos.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import time
@@ -138,8 +139,6 @@ def load_task_demos(cfg: DictConfig) -> tuple[CCILTask, Demonstrations, Path]:
     """The task and its demos, checked against the task's environment (observation and action sizes)."""
     task = get_task(cfg.task)
     if cfg.env_id is not None:
-        import dataclasses
-
         import gymnasium as gym
 
         if task.env_id is None:

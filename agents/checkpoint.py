@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -171,9 +170,8 @@ def save_snapshot(run_dir: str | Path, frame: int, step: int, agent: Any) -> Pat
 
 def snapshot_frames(run_dir: str | Path) -> list[int]:
     """The frames at which `run_dir` holds a snapshot, ascending."""
-    folder = Path(run_dir) / SNAPSHOT_DIR
-    names = (re.fullmatch(r"frame_(\d+)\.pt", p.name) for p in folder.iterdir()) if folder.is_dir() else ()
-    return sorted(int(m.group(1)) for m in names if m)
+    numbers = (p.stem.removeprefix("frame_") for p in (Path(run_dir) / SNAPSHOT_DIR).glob("frame_*.pt"))
+    return sorted(int(n) for n in numbers if n.isdecimal())
 
 
 def load_agent(run_dir: str | Path, obs_shape: tuple[int, int, int], action_dim: int,

@@ -27,7 +27,7 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
     are rl_aug.evaluation.invariance on `invariance_states` states of the first shift's episodes (none when 0)."""
     run_dir = Path(run_dir)
     policy = load_policy(run_dir, frame=frame)
-    cfg, step, task = policy.config, policy.step, policy.config.task
+    cfg, task = policy.config, policy.config.task
     recorder = StateRecorder(policy, capacity=invariance_states, seed=seed)
 
     def make_env(shift: str):  # "train": whatever the run trained on (task.shift, usually none)
@@ -41,7 +41,7 @@ def evaluate_run(run_dir: Path, shifts: list[str], *, episodes: int = 10, seed: 
 
     results = evaluate_shifts(recorder, make_env, shifts, episodes=episodes, seed=seed,
                               label=f"{task.name} {method_label(cfg)}",
-                              run=f"{run_dir} (seed {cfg.seed}, {step * int(task.action_repeat)} frames)",
+                              run=f"{run_dir} (seed {cfg.seed}, {policy.frame} frames)",
                               record=videos, progress=print, bar=bar)
     if len(recorder.kept) < 2:  # invariance_states 0 (or fewer than 2 states seen): no report
         return results, []

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_aug.extras import require
+from rl_aug.gl import GL_CHOSEN_ENV  # set when rl-aug, not the user, chose MUJOCO_GL: not forwarded
 
 require("ray", "rl-aug sweep (trials on Ray Tune)")
 from ray import tune
@@ -34,7 +35,6 @@ from rl_aug.agents.train import Trainer
 # to add callbacks (trainer.callbacks), e.g. the tests' injected worker crash.
 TrialSetup = Callable[[Trainer, dict[str, Any]], None]
 # Environment variables that reach every worker (on a cluster too): the GL backend, thread counts, rl-aug's own.
-GL_CHOSEN_ENV = "RL_AUG_GL_CHOSEN"  # set by the CLI when it chose MUJOCO_GL itself (rl_aug/cli/__init__.py)
 FORWARDED = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "MUJOCO_EGL_DEVICE_ID", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rl_aug.agents import run_lock
 from rl_aug.agents.config import ConfigError
-from rl_aug.agents.sweep import plan
+from rl_aug.agents.sweep import Job, plan
 from rl_aug.cli import DMCGB_SHIFTS, at_least, command, shift_list
 from rl_aug.errors import UserInputError
 from rl_aug.evaluation import write_report
@@ -71,12 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 def _defaults(overrides: list[str], cpus_per_trial: float) -> list[str]:
     """A trial's threads follow its CPUs, and workers draw no progress bars, unless the command says otherwise."""
     keys = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
-    extra = []
-    if "run.num_threads" not in keys:
-        extra.append(f"run.num_threads={max(1, int(cpus_per_trial))}")
-    if "run.progress" not in keys:
-        extra.append("run.progress=false")
-    return [*overrides, *extra]
+    defaults = {"run.num_threads": max(1, int(cpus_per_trial)), "run.progress": "false"}
+    return [*overrides, *(f"{key}={value}" for key, value in defaults.items() if key not in keys)]
 
 
 @command("sweep")
@@ -87,8 +83,8 @@ def main(argv: list[str]) -> int:
     if any(o.split("=", 1)[0] in ("run_dir", "resume", "overwrite") for o in args.overrides):
         raise UserInputError("run_dir, resume and overwrite are the sweep's to set (runs go under --storage/--name, "
                              "and a re-run resumes them); drop them from the overrides")
-    if args.evaluate_shifts:
-        shift_list(args.evaluate_shifts, "--evaluate-shifts")  # a typo fails now, not after the sweep has trained
+    # a typo fails now, not after the sweep has trained
+    args.shifts = shift_list(args.evaluate_shifts, "--evaluate-shifts") if args.evaluate_shifts else []
     address = args.address or os.environ.get("RAY_ADDRESS") or None
     if address and address.startswith("ray://"):
         raise UserInputError(f"expected a cluster address this machine belongs to ('auto' after `ray start`, or "
@@ -130,7 +126,7 @@ def main(argv: list[str]) -> int:
         run_lock.release(lock)
 
 
-def _sweep(args: argparse.Namespace, jobs: list, todo: list, sweep_dir: Path, address: str | None) -> int:
+def _sweep(args: argparse.Namespace, jobs: list[Job], todo: list[Job], sweep_dir: Path, address: str | None) -> int:
     """The trials, the report, then the evaluation under shifts: one Ray session for both, started when needed."""
     global _ray_started
     failed: dict[str, str | None] = {}
@@ -214,7 +210,7 @@ def _report(args: argparse.Namespace, sweep_dir: Path) -> None:
           f"{final / 'report.md'}")
 
 
-def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: str | None) -> None:
+def _evaluate(args: argparse.Namespace, done: list[Job], sweep_dir: Path, address: str | None) -> None:
     """rl-aug evaluate of every finished run under the shifts, one Ray task per run (each holding a trial's CPUs and
     GPUs), into one report in <sweep>/evaluation-<shifts> (kept if it exists)."""
     import ray
@@ -225,16 +221,15 @@ def _evaluate(args: argparse.Namespace, done: list, sweep_dir: Path, address: st
     if out.exists():
         print(f"rl-aug sweep: {out} exists and is kept (delete it to evaluate again)")
         return
-    shifts = shift_list(args.evaluate_shifts, "--evaluate-shifts")
     _init_ray(args, address, sweep_dir)
     task = ray.remote(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)(ray_tune.evaluate_run)
-    pending = {task.remote(str(j.run_dir), shifts, args.eval_episodes): j.name for j in done}
+    pending = {task.remote(str(j.run_dir), args.shifts, args.eval_episodes): j.name for j in done}
     results = []
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         name = pending.pop(ready[0])
         results += ray.get(ready[0])
-        print(f"[sweep] evaluated {name} under {len(shifts)} shift(s) ({len(done) - len(pending)}/{len(done)})",
+        print(f"[sweep] evaluated {name} under {len(args.shifts)} shift(s) ({len(done) - len(pending)}/{len(done)})",
               flush=True)
     write_report(out, results, title=f"Generalization: {', '.join(sorted({r.label for r in results}))}")
     print(f"rl-aug sweep: evaluation of {len(done)} run(s): {out / 'report.md'}")
