@@ -288,7 +288,9 @@ class Trainer:
 
     def _load(self, state: dict[str, Any], replay_arrays: dict[str, np.ndarray]) -> None:
         self.replay.load_state_dict(replay_arrays)
-        saved = state["config"]
+        # read against the schema, as its config.yaml is (load_saved): a run made before a key existed (task.id,
+        # task.factory) has it at its default, not `absent`, and resumes
+        saved = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(configs.TopSchema), state["config"]))
         current = OmegaConf.to_container(self.cfg, resolve=True)
         # numerics may change on resume, like the device (the weights do not depend on agent.precision)
         diffs = [d for key in RESUME_MUST_MATCH for d in config_diff(saved.get(key), current.get(key), key)

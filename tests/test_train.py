@@ -565,6 +565,30 @@ def test_a_file_system_without_flock_is_named_not_taken_for_a_held_lock(tmp_path
     run_lock.release(held)
 
 
+def test_a_run_made_before_a_config_key_existed_resumes(tmp_path):
+    """A run whose config.yaml and checkpoint predate task.id / task.factory (rl-aug before own-env tasks) resumes:
+    the saved config is read against the schema (the new keys at their defaults), not refused as "task.id differs
+    (saved absent, now None)", which kept such runs from ever continuing."""
+    run = tmp_path / "run"
+    t = Trainer(compose(overrides(tmp_path, "sac", "none")), env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    old = OmegaConf.load(run / "config.yaml")
+    for key in ("id", "factory"):
+        del old.task[key]
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(old))
+    state_file = run / "checkpoint" / checkpoint.STATE_FILE
+    state = torch.load(state_file, weights_only=False)
+    for key in ("id", "factory"):
+        del state["config"]["task"][key]
+    torch.save(state, state_file)
+    resumed = Trainer(compose([f"run_dir={run}", "resume=true"]), env_factory=point_env)
+    try:
+        assert resumed.frame == 18
+    finally:
+        resumed.close()
+
+
 def test_a_resume_never_replays_overwrite_from_the_saved_config(tmp_path):
     """A run started with overwrite=true, then resumed by its run_dir alone, continues: nothing is deleted."""
     run = tmp_path / "run"
