@@ -33,6 +33,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from rl_aug.agents import checkpoint, provenance, run_lock
 from rl_aug.agents import config as configs
 from rl_aug.agents.callbacks import check_callbacks
@@ -290,7 +291,10 @@ class Trainer:
         self.replay.load_state_dict(replay_arrays)
         # read against the schema, as its config.yaml is (load_saved): a run made before a key existed (task.id,
         # task.factory) has it at its default, not `absent`, and resumes
-        saved = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(configs.TopSchema), state["config"]))
+        try:
+            saved = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(configs.TopSchema), state["config"]))
+        except OmegaConfBaseException:  # a key added with +key outside agent/strategy: compared as it was saved
+            saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
         # numerics may change on resume, like the device (the weights do not depend on agent.precision)
         diffs = [d for key in RESUME_MUST_MATCH for d in config_diff(saved.get(key), current.get(key), key)

@@ -589,6 +589,21 @@ def test_a_run_made_before_a_config_key_existed_resumes(tmp_path):
         resumed.close()
 
 
+def test_a_run_with_a_key_added_outside_the_schema_resumes_from_python(tmp_path):
+    """`+run.note=...` composes; the checkpoint's config is then not mergeable into the schema, and the resume check
+    compares it as saved (as before the schema merge), instead of ending in OmegaConf's ConfigKeyError."""
+    cfg = compose(overrides(tmp_path, "sac", "none", "+run.note=x"))
+    t = Trainer(cfg, env_factory=point_env)
+    t.run(until_frames=18)
+    t.close()
+    cfg.resume = True
+    resumed = Trainer(cfg, env_factory=point_env)
+    try:
+        assert resumed.frame == 18
+    finally:
+        resumed.close()
+
+
 def test_a_resume_never_replays_overwrite_from_the_saved_config(tmp_path):
     """A run started with overwrite=true, then resumed by its run_dir alone, continues: nothing is deleted."""
     run = tmp_path / "run"

@@ -143,7 +143,8 @@ def save_image_grid(path: Path, rows: Sequence[Sequence[Any]], row_labels: Seque
     import matplotlib.pyplot as plt
 
     width = len(rows[0])
-    fig, axes = plt.subplots(len(rows), width, figsize=(cell[0] * width, cell[1] * len(rows)), squeeze=False)
+    # at least three cells wide: one column leaves no room for the row labels (tight_layout gives up)
+    fig, axes = plt.subplots(len(rows), width, figsize=(cell[0] * max(width, 3), cell[1] * len(rows)), squeeze=False)
     for r, images in enumerate(rows):
         for c, image in enumerate(images):
             axes[r, c].imshow(image)
@@ -157,7 +158,7 @@ def save_image_grid(path: Path, rows: Sequence[Sequence[Any]], row_labels: Seque
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")  # a long row label is never cut
     plt.close(fig)
 
 

@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
                              f"config; rl-aug has no Hydra runtime config to show), got {show!r}")
     if any(a in ("-h", "--help") for a in argv):
         groups = "\n".join(f"  {g:<9} {', '.join(available(g, config_dirs)) or '(none yet)'}" for g in GROUPS)
-        print(USAGE.format(doc=__doc__.strip(), groups=groups))
+        print(USAGE.format(doc=(__doc__ or "").strip(), groups=groups))
         return 0
     multirun = any(a in ("-m", "--multirun") for a in argv)
     argv = [a for a in argv if a not in ("-m", "--multirun")]
