@@ -219,11 +219,16 @@ def compose(overrides: list[str] | None = None, config_dir: ConfigDirs = None) -
 def _apply(cfg: DictConfig, item: Any) -> None:
     """One parsed override (agents/overrides.Item): `key=value` merged with errors that name the key (and the
     closest valid one); `+key=value` adds a key that must be new, `++key=value` adds or changes, `~key` deletes."""
-    if item.kind == "add" and OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING:
+    exists = OmegaConf.select(cfg, item.key, default=_MISSING) is not _MISSING
+    if item.kind == "add" and exists:
         raise ConfigError(f"{item.text!r}: {item.key} exists already; change it with {item.key}=..., "
                           f"or use ++{item.key}=... (add or change)")
+    if item.kind in ("add", "force_add") and not exists and item.key.split(".")[0] not in ("agent", "strategy"):
+        # the schema's keys (the top level, task, run) are what the loop reads: a new one would do nothing but keep
+        # the run from resuming (its saved config would no longer read against the schema)
+        unknown(cfg, item.key)
     if item.kind == "delete":
-        if OmegaConf.select(cfg, item.key, default=_MISSING) is _MISSING:
+        if not exists:
             unknown(cfg, item.key)
         parent_key, _, leaf = item.key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg

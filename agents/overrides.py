@@ -3,7 +3,8 @@ OverridesParser; and ConfigError, the one error for a bad config of either.
 
     seed=3  agent.lr=3e-4  agent.log_std_bounds=[-5,2]     change a value (lists and dicts in Hydra syntax)
     agent=drqv2                                            pick a group file (agent, strategy, task, run)
-    +agent.encoder_input_crop=84   ++agent.lr=1e-4          add a key (+: it must be new; ++: add or change)
+    +agent.encoder_input_crop=84   ++agent.lr=1e-4          add a key (+: it must be new; ++: add or change);
+                                                           new keys only in agent.* and strategy.*
     ~agent.encoder_tau                                      delete a key (the constructor's default applies)
     -m seed=1,2,3 strategy=drq,svea   seed=range(1,6)       sweeps: one run per combination (multirun, sweep)
     seed=1-5                                               an inclusive integer range: seed=1,2,3,4,5

@@ -293,7 +293,7 @@ class Trainer:
         # task.factory) has it at its default, not `absent`, and resumes
         try:
             saved = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(configs.TopSchema), state["config"]))
-        except OmegaConfBaseException:  # a key added with +key outside agent/strategy: compared as it was saved
+        except OmegaConfBaseException:  # a key outside the schema (added in Python, or by an older compose): as saved
             saved = state["config"]
         current = OmegaConf.to_container(self.cfg, resolve=True)
         # numerics may change on resume, like the device (the weights do not depend on agent.precision)

@@ -34,6 +34,10 @@ def test_values_hydra_reads_as_calls_are_literal_strings():
 @pytest.mark.parametrize("overrides,phrase", [
     (["+agent.lr=1"], r"agent.lr exists already; change it with agent.lr=..., or use \+\+agent.lr"),
     (["+agent.nope=1"], "unknown key agent.nope for agent 'sac'"),
+    # the schema's keys are fixed: a new one would do nothing but keep the run from resuming
+    (["+run.note=x"], r"unknown config key 'run.note' \(did you mean 'run.num_threads'\?\)"),
+    (["++task.foo=1"], "unknown config key 'task.foo'"),
+    (["+foo=1"], "unknown config key 'foo'"),
     (["~agent.nope"], r"unknown config key 'agent.nope' \(did you mean 'agent.name'\?\)"),
     (["~seed"], "seed is a required key"),
     (["~agent.lr=0.5"], r"agent.lr is 0.001, not 0.5"),

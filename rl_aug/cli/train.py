@@ -7,8 +7,8 @@
     rl-aug train agent=drqv2 --cfg job               # print the composed config (YAML); start nothing
 
 Overrides use Hydra's grammar (agents/overrides.py): any value by its dotted key, e.g. agent.lr=3e-4
-run.eval_episodes=5 task.action_repeat=4; +key=value adds a key, ++key=value adds or changes, ~key deletes,
-lists as [a,b].
+run.eval_episodes=5 task.action_repeat=4; +key=value adds a key (in agent.* or strategy.*), ++key=value adds or
+changes, ~key deletes, lists as [a,b].
 """
 
 from __future__ import annotations
