@@ -14,7 +14,6 @@ large change under an augmentation it never saw tells where it will fail under a
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 from torch import Tensor
 
 from rl_aug.augment import parse
+from rl_aug.evaluation.report import write_csv
 from rl_aug.files import atomic_path, write_text
 
 # The registered ops a user meets in the strategies and the DMC-GB shifts they stand for.
@@ -120,11 +120,7 @@ def write_invariance(out_dir: str | Path, rows_by_run: Mapping[str, Sequence[Inv
     """invariance.csv (one row per run and augmentation), invariance.md (a table) and invariance.png (bars)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "invariance.csv") as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["run", *InvarianceRow.__dataclass_fields__])
-        writer.writeheader()
-        for run, rows in rows_by_run.items():
-            writer.writerows({"run": run, **asdict(r)} for r in rows)
+    write_csv(out / "invariance.csv", [{"run": run, **asdict(r)} for run, rows in rows_by_run.items() for r in rows])
     lines = ["# Invariance of the trained agents to each augmentation", "",
              ("Action change: RMS change of the deterministic action per dimension (actions in [-1, 1]). "
              "Q change: mean |Q(g(s), a(s)) - Q(s, a(s))|; relative: over the std of Q across the states "

@@ -30,6 +30,7 @@ from rl_aug.evaluation.aggregate import (
     performance_profile,
     stratified_bootstrap,
 )
+from rl_aug.evaluation.report import write_csv
 from rl_aug.files import atomic_path, write_text
 
 SCALE = 1000.0
@@ -161,10 +162,7 @@ def write_runs_report(run_dirs: Sequence[str | Path], out: str | Path, *, reps: 
     if not results:
         raise ValueError(f"expected runs with at least one evaluation (eval.csv), got none in {len(run_dirs)} dirs")
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "runs.csv") as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(RunResult.__dataclass_fields__))
-        writer.writeheader()
-        writer.writerows(r.__dict__ for r in results)
+    write_csv(out / "runs.csv", [r.__dict__ for r in results])
     write_text(out / "report.md", markdown(results, reps=reps, title=title))
     plot_profiles(results, out / "performance_profile.png")
     return out / "report.md"
